@@ -1,0 +1,1 @@
+"""The `strongroom` / `kubectl strongroom` command line."""

@@ -1,0 +1,39 @@
+"""`strongroom` and `kubectl strongroom`: one program, one command group per concern."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from strongroom.cli.cluster import cluster
+from strongroom.cli.demo import demo
+from strongroom.cli.errors import CliError
+from strongroom.cli.operator_cmd import operator_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="strongroom")
+def cli() -> None:
+    """Strongroom: privileged credential access for Kubernetes."""
+
+
+cli.add_command(cluster)
+cli.add_command(operator_command)
+cli.add_command(demo)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CliError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,8 @@
+"""kopf handlers: thin shells that read, decide with `strongroom.policy`, and write.
+
+Importing this package registers every handler with kopf.
+"""
+
+from strongroom.handlers import login, startup
+
+__all__ = ["login", "startup"]

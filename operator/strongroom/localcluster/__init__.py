@@ -1,0 +1,1 @@
+"""A local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) for demos and tests."""

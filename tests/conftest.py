@@ -1,0 +1,121 @@
+"""The test harness: one real control plane per run, a client per user, a namespace per test,
+and the operator as a subprocess under its own identity."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from strongroom.kube import api_client
+from strongroom.localcluster.controlplane import LocalCluster, free_port
+from strongroom.localcluster.users import OPERATOR_USER, USER_NAMES
+
+
+@dataclass
+class Cluster:
+    """The running local control plane, as the tests see it."""
+
+    local: LocalCluster
+    server: str
+
+    def kubeconfig(self, user: str) -> Path:
+        return self.local.kubeconfig(user)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    # Every process dies with this one (prctl), so a crashed or killed run leaves nothing behind.
+    local = LocalCluster(tmp_path_factory.mktemp("controlplane"))
+    state, _ = local.up(tie_to_parent=True)
+    try:
+        yield Cluster(local, state.server)
+    finally:
+        local.down()
+
+
+@pytest.fixture(scope="session")
+def clients(cluster: Cluster) -> Iterator[dict[str, client.ApiClient]]:
+    """An API client per user: admin, alice, erin, bob, carol, dave, audrey, strongroom-operator."""
+    made = {user: api_client(cluster.kubeconfig(user)) for user in USER_NAMES}
+    yield made
+    for api in made.values():
+        api.close()
+
+
+@pytest.fixture
+def core(clients: dict[str, client.ApiClient]) -> Callable[[str], client.CoreV1Api]:
+    """core("alice") is the CoreV1Api acting as alice."""
+    return lambda user: client.CoreV1Api(clients[user])
+
+
+@pytest.fixture
+def namespace(clients: dict[str, client.ApiClient]) -> Iterator[str]:
+    """A fresh namespace for one test, deleted (without waiting) afterwards."""
+    name = f"t-{secrets.token_hex(4)}"
+    api = client.CoreV1Api(clients["admin"])
+    api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    api.delete_namespace(name, propagation_policy="Background")
+
+
+@dataclass
+class OperatorProcess:
+    process: subprocess.Popen[bytes]
+    log: Path
+    health: str
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_operator(cluster: Cluster, log: Path, kubeconfig: Path | None = None) -> OperatorProcess:
+    """`strongroom operator` as a subprocess, as the operator's own identity; waits until it is alive."""
+    health = f"http://127.0.0.1:{free_port()}/healthz"
+    command = [
+        sys.executable, "-m", "strongroom", "operator",
+        "--kubeconfig", str(kubeconfig or cluster.kubeconfig(OPERATOR_USER)),
+        "--liveness", health,
+    ]
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
+    started = OperatorProcess(process, log, health)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the operator exited with {process.returncode}:\n{started.output()[-3000:]}")
+        try:
+            with urllib.request.urlopen(health, timeout=1) as response:
+                if response.status == 200:
+                    return started
+        except OSError:
+            time.sleep(0.2)
+    started.stop()
+    raise RuntimeError(f"the operator did not become healthy:\n{started.output()[-3000:]}")
+
+
+@pytest.fixture
+def operator(cluster: Cluster, tmp_path: Path) -> Iterator[OperatorProcess]:
+    """The operator running for one test; its output is kept in a file for inspection."""
+    running = start_operator(cluster, tmp_path / "operator.log")
+    yield running
+    running.stop()
