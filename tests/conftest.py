@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes import client
 
-from strongroom.kube import api_client
+from strongroom.kube import api_client, apply
 from strongroom.localcluster.controlplane import LocalCluster, free_port
 from strongroom.localcluster.users import OPERATOR_USER, USER_NAMES
+from tests.waiting import eventually
 
 
 @dataclass
@@ -50,6 +52,25 @@ def clients(cluster: Cluster) -> Iterator[dict[str, client.ApiClient]]:
     yield made
     for api in made.values():
         api.close()
+
+
+CRDS_DIR = Path(__file__).resolve().parents[1] / "crds"
+
+
+@pytest.fixture(scope="session")
+def crds(cluster: Cluster, clients: dict[str, client.ApiClient]) -> list[dict]:
+    """The generated CRDs from crds/, applied by admin and Established."""
+    manifests = [yaml.safe_load(path.read_text()) for path in sorted(CRDS_DIR.glob("*.yaml"))]
+    apply(clients["admin"], manifests)
+    extensions = client.ApiextensionsV1Api(clients["admin"])
+
+    def established(name: str) -> bool:
+        conditions = extensions.read_custom_resource_definition(name).status.conditions or []
+        return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+    for manifest in manifests:
+        eventually(lambda name=manifest["metadata"]["name"]: established(name), what="Established")
+    return manifests
 
 
 @pytest.fixture

@@ -1,0 +1,111 @@
+"""The generated CRDs install on the real kube-apiserver, and the server itself refuses malformed objects."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from strongroom.models.api import API_VERSION, GROUP, VERSION
+
+SAFE = {
+    "apiVersion": API_VERSION, "kind": "Safe", "metadata": {"name": "prod-db"},
+    "spec": {
+        "members": [{"groups": ["dev"]}],
+        "approvers": {"groups": ["sre-leads"]},
+        "policy": {"requiredApprovals": 2, "allowedNamespaces": {"names": ["team"]}},
+    },
+}
+ACCOUNT = {
+    "apiVersion": API_VERSION, "kind": "Account", "metadata": {"name": "postgres-admin"},
+    "spec": {"safe": "prod-db", "username": "postgres", "secretRef": {"name": "postgres-admin"}},
+}
+REQUEST = {
+    "apiVersion": API_VERSION, "kind": "AccessRequest", "metadata": {"name": "fix-index"},
+    "spec": {"account": {"namespace": "vault", "name": "postgres-admin"}, "reason": "INC-1", "duration": "30m"},
+}
+GRANT = {
+    "apiVersion": API_VERSION, "kind": "Grant", "metadata": {"name": "standing"},
+    "spec": {
+        "account": {"namespace": "vault", "name": "postgres-admin"},
+        "subject": {"user": "alice"},
+        "notBefore": "2030-01-01T10:00:00Z", "notAfter": "2030-01-01T11:00:00Z",
+        "secretName": "standing-credential", "source": {"direct": True},
+    },
+}
+
+
+def with_spec(obj: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(obj)
+    changed["spec"].update(changes)
+    return changed
+
+
+def create(api: client.CustomObjectsApi, namespace: str, obj: dict[str, Any]) -> dict[str, Any]:
+    plural = obj["kind"].lower() + "s"
+    return api.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, obj)
+
+
+def refusal(api: client.CustomObjectsApi, namespace: str, obj: dict[str, Any]) -> str:
+    with pytest.raises(ApiException) as refused:
+        create(api, namespace, obj)
+    assert refused.value.status == 422, refused.value.body
+    return refused.value.body
+
+
+def test_every_kind_is_established_and_listed_under_the_strongroom_category(crds: list[dict]) -> None:
+    names = {crd["metadata"]["name"] for crd in crds}
+    assert names == {f"{plural}.{GROUP}" for plural in ("safes", "accounts", "accessrequests", "grants")}
+    assert all("strongroom" in crd["spec"]["names"]["categories"] for crd in crds)
+
+
+def test_well_formed_objects_of_every_kind_are_accepted(
+    crds: list[dict], clients: dict[str, client.ApiClient], namespace: str
+) -> None:
+    api = client.CustomObjectsApi(clients["admin"])
+    for obj in (SAFE, ACCOUNT, REQUEST, GRANT):
+        assert create(api, namespace, obj)["metadata"]["uid"]
+    stored = api.get_namespaced_custom_object(GROUP, VERSION, namespace, "safes", "prod-db")
+    assert stored["spec"]["policy"]["defaultDuration"] == "60m", "the schema's defaults apply on the server"
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        (with_spec(SAFE, blocked=True), "blockedReason"),
+        (with_spec(SAFE, policy={"requiredApprovals": -1}), "requiredApprovals"),
+        (with_spec(SAFE, members=[{"users": ["alice"], "schedule": "office-hours"}]), "schedule"),
+        (with_spec(ACCOUNT, type="telnet"), "type"),
+        (with_spec(REQUEST, duration="soon"), "duration"),
+        (with_spec(REQUEST, window={"start": "2030-01-01T10:00:00Z", "end": "2030-01-01T11:00:00Z"}),
+         "either duration or window"),
+        (with_spec(GRANT, notAfter="2029-12-31T10:00:00Z"), "notBefore"),
+    ],
+    ids=["blocked-without-reason", "negative-approvals", "unknown-schedule", "unknown-account-type",
+         "malformed-duration", "duration-and-window", "grant-ends-before-it-starts"],
+)
+def test_the_api_server_refuses_a_malformed_object(
+    crds: list[dict], clients: dict[str, client.ApiClient], namespace: str, obj: dict[str, Any], expected: str
+) -> None:
+    assert expected in refusal(client.CustomObjectsApi(clients["admin"]), namespace, obj)
+
+
+def test_the_api_server_refuses_to_change_a_request_spec_except_to_release_it(
+    crds: list[dict], clients: dict[str, client.ApiClient], namespace: str
+) -> None:
+    api = client.CustomObjectsApi(clients["admin"])
+    create(api, namespace, REQUEST)
+    with pytest.raises(ApiException) as refused:
+        api.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, "accessrequests", "fix-index", {"spec": {"duration": "8h"}})
+    assert refused.value.status == 422 and "immutable" in refused.value.body
+    released = api.patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, "accessrequests", "fix-index", {"spec": {"release": True}})
+    assert released["spec"]["release"] is True
+    with pytest.raises(ApiException) as refused:
+        api.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, "accessrequests", "fix-index", {"spec": {"release": False}})
+    assert refused.value.status == 422

@@ -1,0 +1,126 @@
+"""Schedules in real time zones, including the nights clocks change.
+
+Europe/Berlin: 2025-03-30 02:00 CET -> 03:00 CEST (01:00 UTC); 2025-10-26 03:00 CEST -> 02:00 CET
+(01:00 UTC). America/New_York: 2025-03-09 02:00 EST -> 03:00 EDT.
+"""
+
+from datetime import datetime
+
+import pytest
+
+from strongroom.policy.schedules import is_open, local_to_utc, parse_hhmm, time_zone, window_end
+
+from .builders import at, schedule
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri"]
+OFFICE = schedule("Europe/Berlin", (WEEKDAYS, "08:00", "18:00"))
+
+
+def test_a_moment_inside_a_weekday_window_is_open() -> None:
+    # Monday 2025-03-03 10:00 CET
+    assert is_open(OFFICE, at("2025-03-03T09:00:00Z"))
+
+
+def test_the_start_of_a_window_is_inside_and_its_end_is_outside() -> None:
+    assert is_open(OFFICE, at("2025-03-03T07:00:00Z"))  # 08:00 CET
+    assert not is_open(OFFICE, at("2025-03-03T06:59:59Z"))
+    assert not is_open(OFFICE, at("2025-03-03T17:00:00Z"))  # 18:00 CET
+    assert window_end(OFFICE, at("2025-03-03T16:59:59Z")) == at("2025-03-03T17:00:00Z")
+
+
+def test_a_day_not_listed_is_closed() -> None:
+    assert not is_open(OFFICE, at("2025-03-08T10:00:00Z"))  # Saturday
+
+
+def test_windows_follow_the_zones_offset_in_winter_and_in_summer() -> None:
+    assert window_end(OFFICE, at("2025-01-06T12:00:00Z")) == at("2025-01-06T17:00:00Z")  # CET
+    assert window_end(OFFICE, at("2025-07-07T12:00:00Z")) == at("2025-07-07T16:00:00Z")  # CEST
+
+
+def test_a_window_across_midnight_belongs_to_the_day_it_starts() -> None:
+    night = schedule("UTC", (["Fri"], "22:00", "06:00"))
+    assert is_open(night, at("2025-03-07T23:00:00Z"))  # Friday night
+    assert is_open(night, at("2025-03-08T05:59:00Z"))  # Saturday morning, still Friday's window
+    assert window_end(night, at("2025-03-07T23:00:00Z")) == at("2025-03-08T06:00:00Z")
+    # Friday morning belongs to Thursday's window, and Thursday is not listed.
+    assert not is_open(night, at("2025-03-07T03:00:00Z"))
+
+
+def test_from_and_to_equal_mean_the_whole_day() -> None:
+    day = schedule("UTC", (["Mon"], "00:00", "00:00"))
+    assert window_end(day, at("2025-03-03T00:00:00Z")) == at("2025-03-04T00:00:00Z")
+    assert not is_open(day, at("2025-03-04T00:00:00Z"))
+
+
+def test_windows_that_touch_form_one_period_so_a_grant_can_run_through() -> None:
+    shifts = schedule("UTC", (["Mon"], "22:00", "06:00"), (["Tue"], "06:00", "10:00"))
+    assert window_end(shifts, at("2025-03-03T23:00:00Z")) == at("2025-03-04T10:00:00Z")
+
+
+def test_a_night_window_is_an_hour_shorter_when_clocks_spring_forward() -> None:
+    night = schedule("Europe/Berlin", (["Sat"], "22:00", "06:00"))
+    start = at("2025-03-29T21:00:00Z")  # Saturday 22:00 CET
+    assert is_open(night, start)
+    assert window_end(night, start) == at("2025-03-30T04:00:00Z")  # Sunday 06:00 CEST: 7 hours
+
+
+def test_a_night_window_is_an_hour_longer_when_clocks_fall_back() -> None:
+    night = schedule("Europe/Berlin", (["Sat"], "22:00", "06:00"))
+    start = at("2025-10-25T20:00:00Z")  # Saturday 22:00 CEST
+    assert window_end(night, start) == at("2025-10-26T05:00:00Z")  # Sunday 06:00 CET: 9 hours
+
+
+def test_a_window_starting_in_the_skipped_hour_opens_when_the_clock_jumps() -> None:
+    early = schedule("Europe/Berlin", (["Sun"], "02:30", "04:00"))
+    assert not is_open(early, at("2025-03-30T00:59:59Z"))  # 01:59:59 CET
+    assert is_open(early, at("2025-03-30T01:00:00Z"))  # 03:00 CEST, the first reading after 02:30
+    assert window_end(early, at("2025-03-30T01:00:00Z")) == at("2025-03-30T02:00:00Z")  # 04:00 CEST
+
+
+def test_a_window_wholly_inside_the_skipped_hour_never_opens() -> None:
+    skipped = schedule("Europe/Berlin", (["Sun"], "02:05", "02:45"))
+    for moment in ("2025-03-30T00:30:00Z", "2025-03-30T01:00:00Z", "2025-03-30T01:30:00Z"):
+        assert not is_open(skipped, at(moment))
+
+
+def test_a_window_ending_in_the_repeated_hour_closes_the_first_time_the_clock_shows_its_end() -> None:
+    late = schedule("Europe/Berlin", (["Sun"], "00:00", "02:30"))
+    assert window_end(late, at("2025-10-25T23:00:00Z")) == at("2025-10-26T00:30:00Z")  # 02:30 CEST
+    assert not is_open(late, at("2025-10-26T01:15:00Z"))  # 02:15 CET, the second pass
+
+
+def test_a_window_starting_in_the_repeated_hour_opens_at_its_first_occurrence() -> None:
+    late = schedule("Europe/Berlin", (["Sun"], "02:30", "05:00"))
+    assert not is_open(late, at("2025-10-26T00:29:00Z"))
+    assert is_open(late, at("2025-10-26T00:30:00Z"))  # 02:30 CEST
+
+
+def test_new_york_office_hours_move_in_utc_when_daylight_saving_starts() -> None:
+    office = schedule("America/New_York", (WEEKDAYS, "09:00", "17:00"))
+    assert window_end(office, at("2025-03-03T15:00:00Z")) == at("2025-03-03T22:00:00Z")  # EST
+    assert window_end(office, at("2025-03-10T15:00:00Z")) == at("2025-03-10T21:00:00Z")  # EDT
+    assert not is_open(office, at("2025-03-10T21:30:00Z"))
+
+
+def test_local_times_that_exist_once_convert_plainly() -> None:
+    zone = time_zone("Europe/Berlin")
+    assert local_to_utc(datetime(2025, 3, 3, 8, 0), zone) == at("2025-03-03T07:00:00Z")
+
+
+def test_an_unknown_time_zone_is_a_clear_error() -> None:
+    broken = schedule("Mars/Olympus_Mons", (WEEKDAYS, "08:00", "18:00"))
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus_Mons'"):
+        is_open(broken, at("2025-03-03T09:00:00Z"))
+
+
+def test_a_malformed_time_of_day_is_a_clear_error() -> None:
+    # Bypasses model validation, as an object built in code (not read from the API) could.
+    broken = OFFICE.model_copy(update={"windows": [OFFICE.windows[0].model_copy(update={"from_": "8:00"})]})
+    with pytest.raises(ValueError, match=r"invalid time of day '8:00'"):
+        is_open(broken, at("2025-03-03T09:00:00Z"))
+
+
+@pytest.mark.parametrize("text", ["24:00", "8:30", "08:60", "0800", ""])
+def test_times_of_day_outside_the_24_hour_clock_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="HH:MM"):
+        parse_hhmm(text)
