@@ -1,0 +1,111 @@
+"""Seals over stamped identities: honoured only when made with the key, for this object, unaltered."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from strongroom.identity.signing import (
+    Unverified,
+    seal_issuer,
+    seal_requester,
+    seal_review,
+    verify_issuer,
+    verify_requester,
+    verify_review,
+)
+from strongroom.models.accessrequest import AccessRequestSpec, Review, ReviewDecision
+from strongroom.models.grant import GrantSpec
+from tests.policy.builders import at
+
+KEY = b"k" * 32
+OTHER_KEY = b"o" * 32
+STAMPED = at("2030-01-01T10:00:00Z")
+
+
+def request_spec(**changes: object) -> AccessRequestSpec:
+    wire = {"account": {"namespace": "vault", "name": "db"}, "reason": "INC-7", "duration": "30m",
+            "requester": "alice", "requesterGroups": ["dev", "system:authenticated"], **changes}
+    return AccessRequestSpec.model_validate(wire)
+
+
+def sealed_request(**changes: object) -> AccessRequestSpec:
+    spec = request_spec(**changes)
+    return spec.model_copy(update={"requester_signature": seal_requester(KEY, "team", spec, STAMPED)})
+
+
+def test_a_requester_sealed_with_the_key_is_verified_at_its_creation_time() -> None:
+    assert verify_requester(KEY, "team", sealed_request(), STAMPED + timedelta(seconds=1)).ok
+
+
+def test_group_order_does_not_matter() -> None:
+    spec = sealed_request().model_copy(update={"requester_groups": ["system:authenticated", "dev"]})
+    assert verify_requester(KEY, "team", spec, STAMPED).ok
+
+
+def test_a_missing_seal_is_never_honoured() -> None:
+    verdict = verify_requester(KEY, "team", request_spec(), STAMPED)
+    assert not verdict.ok and verdict.reason is Unverified.MISSING
+    assert "webhook" in verdict.message
+
+
+def test_a_forged_requester_is_refused() -> None:
+    forged = sealed_request().model_copy(update={"requester": "bob"})
+    assert verify_requester(KEY, "team", forged, STAMPED).reason is Unverified.MISMATCH
+
+
+def test_an_altered_request_is_refused() -> None:
+    altered = sealed_request().model_copy(update={"duration": "8h"})
+    assert verify_requester(KEY, "team", altered, STAMPED).reason is Unverified.MISMATCH
+
+
+def test_a_seal_made_with_another_key_is_refused() -> None:
+    assert verify_requester(OTHER_KEY, "team", sealed_request(), STAMPED).reason is Unverified.MISMATCH
+
+
+def test_a_seal_moved_to_another_namespace_is_refused() -> None:
+    assert verify_requester(KEY, "elsewhere", sealed_request(), STAMPED).reason is Unverified.MISMATCH
+
+
+def test_a_seal_copied_onto_a_later_object_is_stale() -> None:
+    assert verify_requester(KEY, "team", sealed_request(), STAMPED + timedelta(minutes=5)).reason is Unverified.STALE
+
+
+def test_a_malformed_seal_is_refused() -> None:
+    for seal in ("v1:garbage", "v2:2030-01-01T10:00:00Z:abc", "v1:not-a-time:abc"):
+        spec = request_spec().model_copy(update={"requester_signature": seal})
+        assert verify_requester(KEY, "team", spec, STAMPED).reason is Unverified.MALFORMED, seal
+
+
+def test_release_may_change_after_the_seal() -> None:
+    released = sealed_request().model_copy(update={"release": True})
+    assert verify_requester(KEY, "team", released, STAMPED).ok
+
+
+def review(**changes: object) -> Review:
+    wire = {"user": "bob", "groups": ["sre-leads"], "decision": "Approve", "comment": "ok",
+            "time": "2030-01-01T10:05:00Z", "signature": "", **changes}
+    made = Review.model_validate(wire)
+    return made.model_copy(update={"signature": seal_review(KEY, "uid-1", made)})
+
+
+def test_a_sealed_review_is_verified_for_its_own_request_only() -> None:
+    assert verify_review(KEY, "uid-1", review()).ok
+    assert verify_review(KEY, "uid-2", review()).reason is Unverified.MISMATCH
+
+
+def test_a_review_written_in_another_users_name_or_decision_is_refused() -> None:
+    assert verify_review(KEY, "uid-1", review().model_copy(update={"user": "carol"})).reason is Unverified.MISMATCH
+    flipped = review(decision="Deny").model_copy(update={"decision": ReviewDecision.APPROVE})
+    assert verify_review(KEY, "uid-1", flipped).reason is Unverified.MISMATCH
+
+
+def test_a_direct_grant_issuer_is_sealed_like_a_requester() -> None:
+    spec = GrantSpec.model_validate({
+        "account": {"namespace": "vault", "name": "db"}, "subject": {"user": "alice"},
+        "notBefore": "2030-01-01T10:00:00Z", "notAfter": "2030-01-01T11:00:00Z",
+        "secretName": "db-credential", "source": {"direct": True}, "issuedBy": "admin",
+    })
+    sealed = spec.model_copy(update={"issued_by_signature": seal_issuer(KEY, "team", spec, STAMPED)})
+    assert verify_issuer(KEY, "team", sealed, STAMPED).ok
+    widened = sealed.model_copy(update={"not_after": at("2030-01-02T11:00:00Z")})
+    assert verify_issuer(KEY, "team", widened, STAMPED).reason is Unverified.MISMATCH
