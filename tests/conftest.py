@@ -18,7 +18,7 @@ import yaml
 from kubernetes import client
 
 from strongroom.kube import api_client, apply
-from strongroom.localcluster.controlplane import LocalCluster, free_port
+from strongroom.localcluster.controlplane import LocalCluster, die_with_parent, free_port
 from strongroom.localcluster.users import OPERATOR_USER, USER_NAMES
 from tests.waiting import eventually
 
@@ -118,7 +118,10 @@ def start_operator(cluster: Cluster, log: Path, kubeconfig: Path | None = None) 
         "--liveness", health,
     ]
     with log.open("ab") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy(),
+            preexec_fn=die_with_parent,  # noqa: PLW1509  (a killed test run leaves no operator behind)
+        )
     started = OperatorProcess(process, log, health)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

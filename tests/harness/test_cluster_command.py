@@ -13,11 +13,13 @@ from pathlib import Path
 import yaml
 
 from strongroom.localcluster.controlplane import free_port
+from tests.waiting import eventually
 
 
-def strongroom(*args: str) -> subprocess.CompletedProcess[str]:
+def strongroom(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "strongroom", *args], capture_output=True, text=True, timeout=240, check=False
+        [sys.executable, "-m", "strongroom", *args],
+        capture_output=True, text=True, timeout=240, check=False, env={**os.environ, **(env or {})},
     )
 
 
@@ -87,3 +89,33 @@ def test_the_demo_starts_a_cluster_and_shows_each_users_rights_as_the_api_server
     rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") > 3}
     assert {"admin", "alice", "bob", "dave", "audrey"} <= set(rows)
     assert "yes" in rows["admin"] and "yes" not in rows["dave"]
+
+
+def test_up_without_the_binaries_says_what_to_do_and_starts_nothing(tmp_path: Path) -> None:
+    result = strongroom("cluster", "up", "--dir", str(tmp_path / "cp"), env={"STRONGROOM_BIN_DIR": str(tmp_path)})
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: STRONGROOM_BIN_DIR=") and "run hack/controlplane/build.sh" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "cp" / "state.json").exists()
+
+
+def test_a_test_run_killed_outright_leaves_no_control_plane_behind(tmp_path: Path) -> None:
+    script = (
+        "import json, sys, time\n"
+        "from pathlib import Path\n"
+        "from strongroom.localcluster.controlplane import LocalCluster\n"
+        "state, _ = LocalCluster(Path(sys.argv[1])).up(tie_to_parent=True)\n"
+        "print(json.dumps(state.pids), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    runner = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "cp")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        pids = json.loads(runner.stdout.readline())
+        assert all(alive(pid) for pid in pids.values())
+    finally:
+        runner.kill()  # SIGKILL: no finalizer, no atexit
+        runner.wait()
+    eventually(lambda: not any(alive(pid) for pid in pids.values()), timeout=15, what="all processes gone")

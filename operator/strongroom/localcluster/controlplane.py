@@ -79,10 +79,11 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel sends SIGTERM when the starting thread exits."""
+def die_with_parent() -> None:
+    """Runs in the child before exec: the kernel kills it when the starting thread exits. SIGKILL,
+    because kube-apiserver's graceful shutdown can outlast a test run's patience."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _alive(pid: int, binary: str) -> bool:
@@ -310,7 +311,7 @@ class LocalCluster:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if tie_to_parent else None,  # noqa: PLW1509
+                preexec_fn=die_with_parent if tie_to_parent else None,  # noqa: PLW1509
             )
         self._started[name] = process
         state.pids[name] = process.pid
