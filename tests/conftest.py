@@ -3,6 +3,7 @@ and the operator as a subprocess under its own identity."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -16,11 +17,14 @@ from pathlib import Path
 import pytest
 import yaml
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from strongroom.kube import api_client, apply
 from strongroom.localcluster.controlplane import LocalCluster, die_with_parent, free_port
-from strongroom.localcluster.users import OPERATOR_USER, USER_NAMES
+from strongroom.localcluster.users import OPERATOR_NAMESPACE, OPERATOR_USER, USER_NAMES
+from strongroom.webhooks import MUTATING_CONFIGURATION, VALIDATING_CONFIGURATION
 from tests.waiting import eventually
+from tests.world import World, build_world
 
 
 @dataclass
@@ -110,12 +114,17 @@ class OperatorProcess:
 
 
 def start_operator(cluster: Cluster, log: Path, kubeconfig: Path | None = None) -> OperatorProcess:
-    """`strongroom operator` as a subprocess, as the operator's own identity; waits until it is alive."""
+    """`strongroom operator` as a subprocess, as the operator's own identity, serving its webhooks on a
+    fresh local port; waits until it is alive."""
     health = f"http://127.0.0.1:{free_port()}/healthz"
+    webhook_port = free_port()
     command = [
         sys.executable, "-m", "strongroom", "operator",
         "--kubeconfig", str(kubeconfig or cluster.kubeconfig(OPERATOR_USER)),
+        "--operator-namespace", OPERATOR_NAMESPACE,
         "--liveness", health,
+        "--webhook-listen", f"127.0.0.1:{webhook_port}",
+        "--webhook-url", f"https://127.0.0.1:{webhook_port}",
     ]
     with log.open("ab") as out:
         process = subprocess.Popen(
@@ -137,9 +146,42 @@ def start_operator(cluster: Cluster, log: Path, kubeconfig: Path | None = None) 
     raise RuntimeError(f"the operator did not become healthy:\n{started.output()[-3000:]}")
 
 
+def remove_webhook_configurations(admin: client.ApiClient) -> None:
+    """What an admin uninstalling Strongroom does; the configurations outlive the operator by design."""
+    admission = client.AdmissionregistrationV1Api(admin)
+    for delete, name in (
+        (admission.delete_mutating_webhook_configuration, MUTATING_CONFIGURATION),
+        (admission.delete_validating_webhook_configuration, VALIDATING_CONFIGURATION),
+    ):
+        with contextlib.suppress(ApiException):
+            delete(name)
+
+
 @pytest.fixture
-def operator(cluster: Cluster, tmp_path: Path) -> Iterator[OperatorProcess]:
+def operator(cluster: Cluster, crds: list[dict], clients: dict[str, client.ApiClient], tmp_path: Path
+             ) -> Iterator[OperatorProcess]:
     """The operator running for one test; its output is kept in a file for inspection."""
     running = start_operator(cluster, tmp_path / "operator.log")
     yield running
     running.stop()
+    remove_webhook_configurations(clients["admin"])
+
+
+@pytest.fixture
+def make_world(clients: dict[str, client.ApiClient], crds: list[dict]) -> Iterator[Callable[..., World]]:
+    """make_world(**safe_spec) builds a vault and a team namespace with a Safe, an Account and its Secret."""
+    built: list[Iterator[World]] = []
+
+    def make(**safe_spec: object) -> World:
+        worlds = build_world(clients, dict(safe_spec))
+        built.append(worlds)
+        return next(worlds)
+
+    yield make
+    for worlds in built:
+        next(worlds, None)
+
+
+@pytest.fixture
+def world(make_world: Callable[..., World]) -> World:
+    return make_world()

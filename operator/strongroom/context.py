@@ -1,21 +1,31 @@
-"""What the operator's handlers share: its API client, built once from an explicit kubeconfig."""
+"""What the operator's handlers share: its API client, identity, sealing key and webhook settings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from kubernetes import client
 
-from strongroom.kube import api_client
+from strongroom.webhook_server import ServingFiles
+from strongroom.webhooks import ClientConfig
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    listen_addr: str
+    port: int
+    files: ServingFiles
+    client_config: ClientConfig | None  # None: the configurations are installed by someone else (the chart)
 
 
 @dataclass
 class OperatorContext:
-    """Handed to every handler as kopf's `memo.ctx`."""
+    """Handed to every handler as kopf's `memo.ctx`; identity and key are filled in at startup."""
 
     api: client.ApiClient
-
-    @classmethod
-    def connect(cls, kubeconfig: Path | None) -> OperatorContext:
-        return cls(api=api_client(kubeconfig))
+    namespace: str
+    webhook: WebhookSettings | None
+    retention: timedelta = timedelta(days=30)
+    user: str = ""
+    key: bytes = field(default=b"", repr=False)

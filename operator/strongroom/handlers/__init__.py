@@ -3,6 +3,6 @@
 Importing this package registers every handler with kopf.
 """
 
-from strongroom.handlers import login, startup
+from strongroom.handlers import admission, login, startup
 
-__all__ = ["login", "startup"]
+__all__ = ["admission", "login", "startup"]

@@ -285,6 +285,15 @@ class Resource(ApiModel):
     def generation(self) -> int:
         return int(self.metadata.get("generation", 0))
 
+    @property
+    def uid(self) -> str:
+        return str(self.metadata.get("uid", ""))
+
+    @property
+    def created(self) -> datetime:
+        """metadata.creationTimestamp; the API server sets it on every stored object."""
+        return datetime.fromisoformat(str(self.metadata["creationTimestamp"]).replace("Z", "+00:00"))
+
 
 def cel_unchanged_except(field_names: Sequence[str], message: str) -> dict[str, str]:
     """A transition rule: every named (wire) field keeps its presence and value.

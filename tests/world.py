@@ -1,0 +1,129 @@
+"""A realistic little world for one test: a vault namespace with a Safe, an Account and its Secret, and
+a team namespace where requesters file requests, with the people bound to Strongroom's roles."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from strongroom import rbac
+from strongroom.localcluster.users import OPERATOR_USER
+from strongroom.models.api import API_VERSION, GROUP, VERSION
+
+PLURALS = {"Safe": "safes", "Account": "accounts", "AccessRequest": "accessrequests", "Grant": "grants"}
+
+
+def _binding(name: str, role: str, subjects: list[tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": who} for kind, who in subjects],
+    }
+
+
+@dataclass
+class World:
+    clients: dict[str, client.ApiClient]
+    vault: str
+    team: str
+    password: str
+    safe: str = "prod-db"
+    account: str = "db"
+    made: list[str] = field(default_factory=list)
+
+    def objects(self, user: str) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(self.clients[user])
+
+    def core(self, user: str) -> client.CoreV1Api:
+        return client.CoreV1Api(self.clients[user])
+
+    def create(self, user: str, kind: str, spec: dict[str, Any], name: str | None = None,
+               namespace: str | None = None) -> dict[str, Any]:
+        body = {"apiVersion": API_VERSION, "kind": kind,
+                "metadata": {"name": name or f"{kind.lower()}-{secrets.token_hex(3)}"}, "spec": spec}
+        return self.objects(user).create_namespaced_custom_object(
+            GROUP, VERSION, namespace or self.team, PLURALS[kind], body)
+
+    def get(self, kind: str, name: str, namespace: str | None = None, user: str = "admin") -> dict[str, Any]:
+        return self.objects(user).get_namespaced_custom_object(
+            GROUP, VERSION, namespace or self.team, PLURALS[kind], name)
+
+    def patch(self, user: str, kind: str, name: str, body: dict[str, Any], namespace: str | None = None
+              ) -> dict[str, Any]:
+        return self.objects(user).patch_namespaced_custom_object(
+            GROUP, VERSION, namespace or self.team, PLURALS[kind], name, body)
+
+    def patch_status(self, user: str, kind: str, name: str, body: Any, namespace: str | None = None
+                     ) -> dict[str, Any]:
+        """A list body is sent as a JSON patch, a dict as a merge patch."""
+        content_type = "application/json-patch+json" if isinstance(body, list) else "application/merge-patch+json"
+        return self.objects(user).patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace or self.team, PLURALS[kind], name, body, _content_type=content_type)
+
+    def request(self, user: str = "alice", **spec: Any) -> dict[str, Any]:
+        body = {"account": {"namespace": self.vault, "name": self.account}, "reason": "INC-1234 fix the index",
+                **spec}
+        return self.create(user, "AccessRequest", body)
+
+    def review(self, reviewer: str, request: str, decision: str = "Approve", **extra: Any) -> dict[str, Any]:
+        """Append a review as `reviewer`, the way `kubectl patch --subresource=status --type=json` does."""
+        review = {"decision": decision, **extra}
+        status = self.get("AccessRequest", request).get("status")
+        if status is None:
+            op = {"op": "add", "path": "/status", "value": {"reviews": [review]}}
+        elif not status.get("reviews"):
+            op = {"op": "add", "path": "/status/reviews", "value": [review]}
+        else:
+            op = {"op": "add", "path": "/status/reviews/-", "value": review}
+        return self.patch_status(reviewer, "AccessRequest", request, [op])
+
+    def update_safe(self, **spec: Any) -> dict[str, Any]:
+        return self.patch("admin", "Safe", self.safe, {"spec": spec}, namespace=self.vault)
+
+
+def refusal(call: Callable[[], Any]) -> ApiException:
+    """The API server's refusal of `call` (which must be refused)."""
+    with pytest.raises(ApiException) as refused:
+        call()
+    return refused.value
+
+
+def build_world(clients: dict[str, client.ApiClient], safe_spec: dict[str, Any] | None = None) -> Iterator[World]:
+    suffix = secrets.token_hex(3)
+    core = client.CoreV1Api(clients["admin"])
+    rbac_api = client.RbacAuthorizationV1Api(clients["admin"])
+    world = World(clients, vault=f"vault-{suffix}", team=f"team-{suffix}", password=f"pw-{secrets.token_hex(12)}")
+    for ns in (world.vault, world.team):
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+    rbac_api.create_namespaced_role_binding(world.vault, _binding(
+        "operator-vault-access", rbac.VAULT_ACCESS_ROLE, [("User", OPERATOR_USER)]))
+    for name, role, subjects in (
+        ("requesters", rbac.REQUESTER_ROLE, [("Group", "dev")]),
+        ("approvers", rbac.APPROVER_ROLE, [("Group", "sre-leads"), ("User", "erin")]),
+        ("auditors", rbac.AUDITOR_ROLE, [("Group", "auditors")]),
+    ):
+        rbac_api.create_namespaced_role_binding(world.team, _binding(name, role, subjects))
+    core.create_namespaced_secret(world.vault, client.V1Secret(
+        metadata=client.V1ObjectMeta(name="db-admin"), string_data={"password": world.password, "sslmode": "require"}))
+    world.create("admin", "Safe", {
+        "description": "Production database",
+        "members": [{"groups": ["dev"]}],
+        "approvers": {"users": ["bob", "erin"], "groups": []},
+        "policy": {"requiredApprovals": 1, "allowedNamespaces": {"names": [world.team]}},
+        **(safe_spec or {}),
+    }, name=world.safe, namespace=world.vault)
+    world.create("admin", "Account", {
+        "safe": world.safe, "username": "postgres", "host": "db.internal", "port": 5432,
+        "secretRef": {"name": "db-admin"}, "fields": {"sslmode": "require"},
+    }, name=world.account, namespace=world.vault)
+    try:
+        yield world
+    finally:
+        for ns in (world.vault, world.team):
+            core.delete_namespace(ns, propagation_policy="Background")
