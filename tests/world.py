@@ -15,6 +15,7 @@ from kubernetes.client.exceptions import ApiException
 from strongroom import rbac
 from strongroom.localcluster.users import OPERATOR_USER
 from strongroom.models.api import API_VERSION, GROUP, VERSION
+from tests.waiting import eventually
 
 PLURALS = {"Safe": "safes", "Account": "accounts", "AccessRequest": "accessrequests", "Grant": "grants"}
 
@@ -66,16 +67,22 @@ class World:
         return self.objects(user).patch_namespaced_custom_object_status(
             GROUP, VERSION, namespace or self.team, PLURALS[kind], name, body, _content_type=content_type)
 
-    def request(self, user: str = "alice", **spec: Any) -> dict[str, Any]:
+    def request(self, user: str = "alice", wait: bool = True, **spec: Any) -> dict[str, Any]:
+        """File a request as `user`; with `wait`, return once the operator has recorded it (or decided)."""
         body = {"account": {"namespace": self.vault, "name": self.account}, "reason": "INC-1234 fix the index",
                 **spec}
-        return self.create(user, "AccessRequest", body)
+        created = self.create(user, "AccessRequest", body)
+        if not wait:
+            return created
+        name = created["metadata"]["name"]
+        return eventually(lambda: self.get("AccessRequest", name).get("status") and self.get("AccessRequest", name),
+                          timeout=15, what=f"request {name} seen by the operator")
 
     def review(self, reviewer: str, request: str, decision: str = "Approve", **extra: Any) -> dict[str, Any]:
         """Append a review as `reviewer`, the way `kubectl patch --subresource=status --type=json` does."""
         review = {"decision": decision, **extra}
         status = self.get("AccessRequest", request).get("status")
-        if status is None:
+        if status is None:  # not yet seen by the operator (or no operator): start the status
             op = {"op": "add", "path": "/status", "value": {"reviews": [review]}}
         elif not status.get("reviews"):
             op = {"op": "add", "path": "/status/reviews", "value": [review]}
@@ -111,12 +118,14 @@ def build_world(clients: dict[str, client.ApiClient], safe_spec: dict[str, Any] 
         rbac_api.create_namespaced_role_binding(world.team, _binding(name, role, subjects))
     core.create_namespaced_secret(world.vault, client.V1Secret(
         metadata=client.V1ObjectMeta(name="db-admin"), string_data={"password": world.password, "sslmode": "require"}))
+    spec = dict(safe_spec or {})
+    policy = {"requiredApprovals": 1, "allowedNamespaces": {"names": [world.team]}, **spec.pop("policy", {})}
     world.create("admin", "Safe", {
         "description": "Production database",
         "members": [{"groups": ["dev"]}],
         "approvers": {"users": ["bob", "erin"], "groups": []},
-        "policy": {"requiredApprovals": 1, "allowedNamespaces": {"names": [world.team]}},
-        **(safe_spec or {}),
+        "policy": policy,
+        **spec,
     }, name=world.safe, namespace=world.vault)
     world.create("admin", "Account", {
         "safe": world.safe, "username": "postgres", "host": "db.internal", "port": 5432,

@@ -1,13 +1,16 @@
-"""Small builders for policy tests: Safes from wire-form dicts, times from RFC 3339 text."""
+"""Small builders for policy tests: Safes, Accounts, requests and Grants from wire-form dicts, times from
+RFC 3339 text."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from strongroom.models.accessrequest import Review
+from strongroom.models.accessrequest import AccessRequest, Review
+from strongroom.models.account import Account
+from strongroom.models.api import API_VERSION
 from strongroom.models.grant import Grant
-from strongroom.models.safe import SafeSpec, Schedule
+from strongroom.models.safe import Safe, SafeSpec, Schedule
 
 
 def at(text: str) -> datetime:
@@ -17,7 +20,7 @@ def at(text: str) -> datetime:
     return moment
 
 
-def safe(**spec: Any) -> SafeSpec:
+def safe_wire(**spec: Any) -> dict[str, Any]:
     """A Safe spec in wire form; alice and the dba group are members, bob, carol and dba-leads approve,
     and it delivers to namespace 'team'."""
     base: dict[str, Any] = {
@@ -26,7 +29,67 @@ def safe(**spec: Any) -> SafeSpec:
         "policy": {"allowedNamespaces": {"names": ["team"]}},
     }
     base.update(spec)
-    return SafeSpec.model_validate(base)
+    return base
+
+
+def safe(**spec: Any) -> SafeSpec:
+    """The spec of `safe_wire`, parsed."""
+    return SafeSpec.model_validate(safe_wire(**spec))
+
+
+def safe_object(name: str = "prod-db", namespace: str = "vault", **spec: Any) -> Safe:
+    """A whole Safe object around `safe_wire(**spec)`."""
+    return Safe.from_object(
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Safe",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": safe_wire(**spec),
+        }
+    )
+
+
+def account(name: str = "db", namespace: str = "vault", **spec: Any) -> Account:
+    """An Account of Safe prod-db: user 'app' on db.internal:5432, password in Secret db-cred."""
+    wire: dict[str, Any] = {
+        "safe": "prod-db",
+        "username": "app",
+        "host": "db.internal",
+        "port": 5432,
+        "secretRef": {"name": "db-cred"},
+        **spec,
+    }
+    return Account.from_object(
+        {"apiVersion": API_VERSION, "kind": "Account", "metadata": {"name": name, "namespace": namespace}, "spec": wire}
+    )
+
+
+def access_request(
+    name: str = "req-1",
+    namespace: str = "team",
+    *,
+    created: str = "2025-03-03T10:00:00Z",
+    reviews: list[dict[str, Any]] | None = None,
+    status: dict[str, Any] | None = None,
+    **spec: Any,
+) -> AccessRequest:
+    """A Pending request by alice (group dev) for account vault/db, created at `created`."""
+    wire: dict[str, Any] = {
+        "account": {"namespace": "vault", "name": "db"},
+        "requester": "alice",
+        "requesterGroups": ["dev"],
+        "requesterSignature": "stamped",
+        **spec,
+    }
+    return AccessRequest.from_object(
+        {
+            "apiVersion": API_VERSION,
+            "kind": "AccessRequest",
+            "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}", "creationTimestamp": created},
+            "spec": wire,
+            "status": {"phase": "Pending", "reviews": reviews or [], **(status or {})},
+        }
+    )
 
 
 def policy(**fields: Any) -> SafeSpec:
@@ -62,6 +125,7 @@ def grant(
     phase: str = "Active",
     account: str = "pg-admin",
     namespace: str = "team",
+    groups: tuple[str, ...] = (),
 ) -> Grant:
     return Grant.from_object(
         {
@@ -70,7 +134,7 @@ def grant(
             "metadata": {"name": name, "namespace": namespace},
             "spec": {
                 "account": {"namespace": "vault", "name": account},
-                "subject": {"user": user},
+                "subject": {"user": user, "groups": list(groups)},
                 "notBefore": not_before,
                 "notAfter": not_after,
                 "secretName": name,

@@ -3,6 +3,6 @@
 Importing this package registers every handler with kopf.
 """
 
-from strongroom.handlers import admission, login, startup
+from strongroom.handlers import accessrequest, admission, grant, login, startup, vault
 
-__all__ = ["admission", "login", "startup"]
+__all__ = ["accessrequest", "admission", "grant", "login", "startup", "vault"]

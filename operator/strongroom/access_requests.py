@@ -1,0 +1,176 @@
+"""The AccessRequest lifecycle in the cluster: gather the facts, let `policy.request_decision` decide,
+write the outcome; issue the Grant on approval; release; retention. Idempotent: reconciling twice
+writes nothing new, so it can run on every watch event and on a timer.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from strongroom import authz, grants, store
+from strongroom.context import OperatorContext
+from strongroom.delivery import secret_name_for
+from strongroom.identity.signing import verify_requester, verify_review
+from strongroom.models.accessrequest import AccessRequest
+from strongroom.models.account import Account
+from strongroom.models.api import API_VERSION, GROUP, VERSION
+from strongroom.models.common import format_time
+from strongroom.models.grant import Grant
+from strongroom.models.lifecycle import AccessRequestPhase, GrantPhase, is_terminal
+from strongroom.policy.request_decision import RequestFacts, RequestOutcome, decide_pending
+from strongroom.transitions import transition
+
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+_PHASE = AccessRequestPhase
+
+
+def gather(ctx: OperatorContext, request: AccessRequest, now: datetime) -> RequestFacts:
+    ref = request.spec.account
+    account, safe = store.account_and_safe(ctx.api, ref.namespace, ref.name)
+    all_grants = store.list_all(ctx.api, Grant)
+    requester = request.spec.requester or ""
+    safe_accounts = {
+        (a.namespace, a.name) for a in store.list_all(ctx.api, Account, ref.namespace)
+        if safe is not None and a.spec.safe == safe.name
+    }
+    return RequestFacts(
+        request=request,
+        account=account,
+        safe=safe,
+        namespace_labels=store.namespace_labels(ctx.api, request.namespace),
+        requester_can_read_secrets=bool(requester) and authz.can_read_secrets(
+            ctx.api, requester, request.spec.requester_groups, request.namespace),
+        requester_verdict=verify_requester(ctx.key, request.namespace, request.spec, request.created),
+        review_verdicts={r.user: verify_review(ctx.key, request.uid, r) for r in request.status.reviews},
+        account_grants=[g for g in all_grants if (g.spec.account.namespace, g.spec.account.name) == (
+            ref.namespace, ref.name)],
+        requester_grants=[g for g in all_grants if g.spec.subject.user == requester and (
+            g.spec.account.namespace, g.spec.account.name) in safe_accounts],
+        now=now,
+    )
+
+
+def _issue_grant(ctx: OperatorContext, request: AccessRequest, outcome: RequestOutcome) -> str:
+    """Create the Grant for an approved request (owned by it, so it goes when the request goes)."""
+    assert outcome.window is not None
+    secret_name = request.spec.secret_name or secret_name_for(request.name)
+    body = {
+        "apiVersion": API_VERSION, "kind": "Grant",
+        "metadata": {
+            "name": request.name, "namespace": request.namespace,
+            "ownerReferences": [{"apiVersion": API_VERSION, "kind": "AccessRequest", "name": request.name,
+                                 "uid": request.uid, "controller": True, "blockOwnerDeletion": True}],
+            "labels": {f"{GROUP}/access-request": request.name},
+        },
+        "spec": {
+            "account": request.spec.account.model_dump(mode="json", by_alias=True),
+            "subject": {"user": request.spec.requester, "groups": list(request.spec.requester_groups)},
+            "notBefore": format_time(outcome.window.not_before),
+            "notAfter": format_time(outcome.window.not_after),
+            "secretName": secret_name,
+            "source": {"accessRequest": request.name},
+        },
+    }
+    try:
+        client.CustomObjectsApi(ctx.api).create_namespaced_custom_object(
+            GROUP, VERSION, request.namespace, "grants", body)
+    except ApiException as exc:
+        if exc.status != 409:  # issued before a restart
+            raise
+    return secret_name
+
+
+def _conditions(outcome: RequestOutcome) -> list[dict[str, Any]]:
+    return [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in outcome.conditions]
+
+
+def _submitted(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> AccessRequest:
+    """The first history entry: who asked for what, and why."""
+    spec = request.spec
+    asked = spec.duration or (spec.window and f"{format_time(spec.window.start)} to {format_time(spec.window.end)}")
+    written = transition(
+        ctx, request, logger, actor=spec.requester or None, event="Submitted",
+        message=f"{spec.requester} asked for {spec.account.namespace}/{spec.account.name} "
+        f"({asked or 'the default duration'}): {spec.reason or 'no reason given'}",
+        changes={"phase": _PHASE.PENDING.value, "createdAt": format_time(request.created)},
+    )
+    return AccessRequest.from_object(written)
+
+
+def _decide(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> None:
+    if not request.status.history:
+        request = _submitted(ctx, request, logger)
+    now = datetime.now(UTC)
+    outcome = decide_pending(gather(ctx, request, now))
+    status = request.status
+    changes: dict[str, Any] = {
+        "approvalsRequired": outcome.approvals_required,
+        "approvalsReceived": outcome.approvals_received,
+        "conditions": _conditions(outcome),
+        **({"policyHash": outcome.policy_hash} if outcome.policy_hash else {}),
+    }
+    if outcome.phase is _PHASE.PENDING:
+        if outcome.approvals_received != status.approvals_received or not status.conditions:
+            transition(ctx, request, logger, changes={"phase": _PHASE.PENDING.value, **changes},
+                       event="Reviewed" if status.reviews else "AwaitingApproval", message=outcome.message)
+        return
+    changes |= {"phase": outcome.phase.value, "decidedAt": format_time(now)}
+    if outcome.phase is _PHASE.APPROVED:
+        assert outcome.window is not None
+        changes |= {
+            "grant": request.name,
+            "secretName": _issue_grant(ctx, request, outcome),
+            "notBefore": format_time(outcome.window.not_before),
+            "notAfter": format_time(outcome.window.not_after),
+        }
+    else:
+        changes |= {"finishedAt": format_time(now)}
+        if outcome.phase is _PHASE.REJECTED:
+            changes["rejectedReason"] = outcome.reason
+    transition(ctx, request, logger, changes=changes, event=outcome.reason, message=outcome.message,
+               warning=outcome.phase is _PHASE.REJECTED)
+
+
+def _follow_grant(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> None:
+    grant = store.get(ctx.api, Grant, request.namespace, request.status.grant or request.name)
+    if grant is None or grant.metadata.get("deletionTimestamp"):
+        transition(ctx, request, logger, warning=True, event="Revoked", message="the grant was deleted (revoked)",
+                   changes={"phase": _PHASE.REVOKED.value, "finishedAt": format_time(datetime.now(UTC))})
+        return
+    if request.spec.release and not is_terminal(grant.status.phase):
+        grants.end(ctx, grant, GrantPhase.RELEASED, "Released", f"released by {request.spec.requester}",
+                   logger=logger, actor=request.spec.requester)
+        return
+    grants.follow(ctx, grant, logger)
+
+
+def _retire(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> None:
+    """Delete a finished request (and with it its Grant) once the retention has passed."""
+    finished = request.status.finished_at
+    if finished is None or datetime.now(UTC) < finished + ctx.retention:
+        return
+    logger.info(f"Retired: finished at {format_time(finished)}, kept for the retention")
+    try:
+        client.CustomObjectsApi(ctx.api).delete_namespaced_custom_object(
+            GROUP, VERSION, request.namespace, "accessrequests", request.name, propagation_policy="Background")
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+def reconcile(ctx: OperatorContext, body: Any, logger: Logger) -> None:
+    request = AccessRequest.from_object(body)
+    if request.metadata.get("deletionTimestamp"):
+        return
+    phase = request.status.phase
+    if is_terminal(phase):
+        _retire(ctx, request, logger)
+    elif phase is _PHASE.PENDING:
+        _decide(ctx, request, logger)
+    else:
+        _follow_grant(ctx, request, logger)

@@ -1,0 +1,139 @@
+"""The Grant lifecycle in the cluster: write the Secret at notBefore, delete it at notAfter or when
+access ends early, and keep the owning AccessRequest in step. Every write is conditional on the
+resourceVersion read, so two writers (the daemon, a release, a revoke) never both win.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from strongroom import store
+from strongroom.context import OperatorContext
+from strongroom.delivery import delivered_secret
+from strongroom.identity.signing import verify_issuer
+from strongroom.models.accessrequest import AccessRequest
+from strongroom.models.account import Account
+from strongroom.models.common import format_time
+from strongroom.models.grant import Grant
+from strongroom.models.lifecycle import AccessRequestPhase, GrantPhase, is_terminal
+from strongroom.policy.request_decision import eligibility_lost
+from strongroom.transitions import transition
+
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+
+def material(ctx: OperatorContext, account: Account) -> dict[str, bytes]:
+    """The vaulted credential, read with the operator's vault access in the Account's namespace."""
+    secret = client.CoreV1Api(ctx.api).read_namespaced_secret(account.spec.secret_ref.name, account.namespace)
+    return {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
+
+
+def write_secret(ctx: OperatorContext, grant: Grant, account: Account, safe_name: str) -> None:
+    body = delivered_secret(grant, account, material(ctx, account), safe_name, grant.uid)
+    try:
+        client.CoreV1Api(ctx.api).create_namespaced_secret(grant.namespace, body)
+    except ApiException as exc:
+        if exc.status != 409:  # already there: written before a restart, nothing to do twice
+            raise
+
+
+def delete_secret(ctx: OperatorContext, grant: Grant) -> None:
+    try:
+        client.CoreV1Api(ctx.api).delete_namespaced_secret(grant.spec.secret_name, grant.namespace)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+def _why_not(ctx: OperatorContext, grant: Grant, now: datetime) -> tuple[str, str] | None:
+    """Why this Grant may not be active now (reason, message), or None."""
+    verdict = verify_issuer(ctx.key, grant.namespace, grant.spec, grant.created)
+    if not verdict.ok:
+        return "UnverifiedIssuer", f"the grant's issuer is not verified: {verdict.message}"
+    account, safe = store.account_and_safe(ctx.api, grant.spec.account.namespace, grant.spec.account.name)
+    if account is None or safe is None:
+        return "AccountMissing", f"account {grant.spec.account.namespace}/{grant.spec.account.name} or its safe is gone"
+    lost = eligibility_lost(safe, grant, store.namespace_labels(ctx.api, grant.namespace), now)
+    if not lost.allowed:
+        return str(lost.reason), lost.message
+    return None
+
+
+def end(ctx: OperatorContext, grant: Grant, phase: GrantPhase, reason: str, message: str, *, logger: Logger,
+        actor: str | None = None) -> None:
+    """Delete the Secret, then record the end. A Grant already ended stays as it is."""
+    if is_terminal(grant.status.phase):
+        return
+    delete_secret(ctx, grant)
+    now = datetime.now(UTC)
+    changes = {
+        "phase": phase.value, "endedAt": format_time(now), "endedReason": reason,
+        "secretDeletedAt": format_time(now),
+    }
+    written = transition(ctx, grant, logger, changes=changes, event=phase.value, message=message, actor=actor,
+                         warning=phase is GrantPhase.REVOKED)
+    follow(ctx, Grant.from_object(written), logger)
+
+
+def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
+    """Do what is due now; return the seconds until the next deadline, or None when the Grant is over."""
+    now = datetime.now(UTC)
+    phase = grant.status.phase
+    if is_terminal(phase):
+        return None
+    if now >= grant.spec.not_after:
+        end(ctx, grant, GrantPhase.EXPIRED, "Expired", f"the window ended at {format_time(grant.spec.not_after)}",
+            logger=logger)
+        return None
+    if now < grant.spec.not_before:
+        return (grant.spec.not_before - now).total_seconds()
+    refusal = _why_not(ctx, grant, now)
+    if refusal is not None:
+        end(ctx, grant, GrantPhase.REVOKED, refusal[0], refusal[1], logger=logger)
+        return None
+    account, safe = store.account_and_safe(ctx.api, grant.spec.account.namespace, grant.spec.account.name)
+    assert account is not None and safe is not None  # _why_not checked both
+    write_secret(ctx, grant, account, safe.name)
+    if phase is GrantPhase.SCHEDULED:
+        written = transition(
+            ctx, grant, logger,
+            changes={"phase": GrantPhase.ACTIVE.value, "secretWrittenAt": format_time(datetime.now(UTC))},
+            event="Activated",
+            message=f"secret {grant.spec.secret_name} written for {grant.spec.subject.user} until "
+            f"{format_time(grant.spec.not_after)}",
+        )
+        follow(ctx, Grant.from_object(written), logger)
+    return (grant.spec.not_after - datetime.now(UTC)).total_seconds()
+
+
+_FOLLOWS = {
+    GrantPhase.ACTIVE: AccessRequestPhase.ACTIVE,
+    GrantPhase.EXPIRED: AccessRequestPhase.EXPIRED,
+    GrantPhase.RELEASED: AccessRequestPhase.RELEASED,
+    GrantPhase.REVOKED: AccessRequestPhase.REVOKED,
+}
+
+
+def follow(ctx: OperatorContext, grant: Grant, logger: Logger) -> None:
+    """Bring the AccessRequest that owns `grant` to the matching phase."""
+    name = grant.spec.source.access_request
+    target = _FOLLOWS.get(grant.status.phase)
+    if not name or target is None:
+        return
+    request = store.get(ctx.api, AccessRequest, grant.namespace, name)
+    if request is None or request.status.phase == target or is_terminal(request.status.phase):
+        return
+    now = format_time(datetime.now(UTC))
+    changes: dict[str, Any] = {"phase": target.value}
+    changes["activatedAt" if target is AccessRequestPhase.ACTIVE else "finishedAt"] = now
+    message = (
+        f"access active until {format_time(grant.spec.not_after)}" if target is AccessRequestPhase.ACTIVE
+        else f"access ended: {grant.status.ended_reason or target.value}"
+    )
+    transition(ctx, request, logger, changes=changes, event=target.value, message=message)

@@ -1,0 +1,35 @@
+"""AccessRequests: reconciled on every watch event (new reviews live in status, which kopf's change
+handlers do not see) and on a timer, for approval timeouts and retention."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from strongroom import access_requests
+from strongroom.context import OperatorContext
+from strongroom.models.api import GROUP, VERSION
+
+
+def _reconcile(ctx: OperatorContext, body: kopf.Body, logger: logging.Logger) -> None:
+    try:
+        access_requests.reconcile(ctx, body, logger)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        # Changed while we decided: the change brings a new event, and we decide again then.
+        logger.debug("conflict; deciding again on the next event")
+
+
+@kopf.on.event(GROUP, VERSION, "accessrequests")
+def on_request_event(type: str, body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    if type != "DELETED":
+        _reconcile(memo.ctx, body, logger)
+
+
+@kopf.timer(GROUP, VERSION, "accessrequests", interval=2, idle=0, backoff=1)
+def recheck_request(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    _reconcile(memo.ctx, body, logger)

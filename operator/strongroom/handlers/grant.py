@@ -1,0 +1,56 @@
+"""Grants: one daemon per Grant sleeps until its next deadline (notBefore, notAfter) and acts on it at
+once; a timer is the safety net; deleting a Grant revokes it. All of it is recomputed from the objects,
+so an operator restart loses nothing: expired Secrets go at once, missing active ones come back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from strongroom import grants, store
+from strongroom.context import OperatorContext
+from strongroom.models.api import GROUP, VERSION
+from strongroom.models.grant import Grant
+from strongroom.models.lifecycle import GrantPhase
+
+# Re-read at least this often, to notice an end written by someone else and stop.
+_CHUNK = 10.0
+
+
+def _step(ctx: OperatorContext, namespace: str, name: str, logger: logging.Logger) -> float | None:
+    grant = store.get(ctx.api, Grant, namespace, name)
+    if grant is None or grant.metadata.get("deletionTimestamp"):
+        return None
+    try:
+        return grants.step(ctx, grant, logger)
+    except ApiException as exc:
+        if exc.status in (409, 422):  # somebody else moved it first; look again right away
+            return 0.05
+        raise
+
+
+@kopf.daemon(GROUP, VERSION, "grants", cancellation_timeout=5)
+async def keep_grant(name: str, namespace: str, stopped: kopf.DaemonStopped, memo: kopf.Memo,
+                     logger: logging.Logger, **_: Any) -> None:
+    ctx: OperatorContext = memo.ctx
+    while not stopped:
+        wait = await asyncio.to_thread(_step, ctx, namespace, name, logger)
+        if wait is None:
+            return
+        await stopped.wait(min(max(wait, 0.0), _CHUNK))
+
+
+@kopf.timer(GROUP, VERSION, "grants", interval=30, idle=0, backoff=1)
+def recheck_grant(name: str, namespace: str, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    _step(memo.ctx, namespace, name, logger)
+
+
+@kopf.on.delete(GROUP, VERSION, "grants")
+def revoke_deleted_grant(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    ctx: OperatorContext = memo.ctx
+    grant = Grant.from_object(body)
+    grants.end(ctx, grant, GrantPhase.REVOKED, "Deleted", "the grant was deleted", logger=logger)

@@ -1,0 +1,86 @@
+"""Safes and Accounts: their status (Ready, counts, the holder), and revocation when a Safe changes:
+a blocked Safe or a member removed ends the affected grants at once, not at the next timer."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from strongroom import grants, inventory, store
+from strongroom.context import OperatorContext
+from strongroom.models.accessrequest import AccessRequest
+from strongroom.models.account import Account
+from strongroom.models.api import GROUP, VERSION
+from strongroom.models.grant import Grant
+from strongroom.models.lifecycle import is_terminal
+from strongroom.models.safe import Safe
+
+
+def _write_status(ctx: OperatorContext, obj: Safe | Account, status: dict[str, Any]) -> None:
+    current = obj.status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if all(current.get(k) == v for k, v in status.items() if v is not None) and not any(
+        v is None and k in current for k, v in status.items()
+    ):
+        return  # nothing new: no write, no event loop
+    try:
+        store.patch_status(ctx.api, obj, status)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+
+
+@kopf.on.event(GROUP, VERSION, "safes")
+def on_safe_event(type: str, body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    if type == "DELETED":
+        return
+    ctx: OperatorContext = memo.ctx
+    safe = Safe.from_object(body)
+    accounts = store.list_all(ctx.api, Account, safe.namespace)
+    mine = {a.name for a in accounts if a.spec.safe == safe.name}
+    all_grants = store.list_all(ctx.api, Grant)
+    for grant in all_grants:
+        if (grant.spec.account.namespace == safe.namespace and grant.spec.account.name in mine
+                and not is_terminal(grant.status.phase)):
+            grants.step(ctx, grant, logger)  # revokes what lost its eligibility
+    status = inventory.safe_status(safe, accounts, store.list_all(ctx.api, AccessRequest), all_grants,
+                                   datetime.now(UTC))
+    _write_status(ctx, safe, status)
+
+
+@kopf.timer(GROUP, VERSION, "safes", interval=30, idle=0, backoff=1)
+def recheck_safe(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    on_safe_event(type="TIMER", body=body, memo=memo, logger=logger)
+
+
+def _secret_problem(ctx: OperatorContext, account: Account) -> str | None:
+    ref = account.spec.secret_ref
+    try:
+        secret = client.CoreV1Api(ctx.api).read_namespaced_secret(ref.name, account.namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return f"secret {ref.name} does not exist in namespace {account.namespace}"
+        if exc.status == 403:
+            return (f"the operator may not read secrets in namespace {account.namespace}; bind the ClusterRole "
+                    "strongroom-vault-access to it there with a RoleBinding")
+        raise
+    if ref.password_key not in (secret.data or {}) and account.spec.type.value in ("generic", "postgresql"):
+        return f"secret {ref.name} has no key {ref.password_key}"
+    return None
+
+
+@kopf.timer(GROUP, VERSION, "accounts", interval=15, idle=0, backoff=1)
+@kopf.on.event(GROUP, VERSION, "accounts")
+def on_account(body: kopf.Body, memo: kopf.Memo, type: str = "TIMER", **_: Any) -> None:
+    if type == "DELETED":
+        return
+    ctx: OperatorContext = memo.ctx
+    account = Account.from_object(body)
+    safe = store.get(ctx.api, Safe, account.namespace, account.spec.safe)
+    status = inventory.account_status(account, safe, _secret_problem(ctx, account), store.list_all(ctx.api, Grant),
+                                      datetime.now(UTC))
+    _write_status(ctx, account, status)

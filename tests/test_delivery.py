@@ -1,0 +1,137 @@
+"""The delivered Secret: what it holds, how it is labelled and owned, and what it never reveals."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+import pytest
+
+from strongroom.delivery import MaterialMissing, delivered_secret, label_value, secret_name_for
+from strongroom.models.account import Account
+from strongroom.models.common import DNS1123_SUBDOMAIN_PATTERN
+from strongroom.models.grant import Grant
+from tests.policy.builders import account, grant
+
+PASSWORD = b"hunter2-\xff\x00binary"
+GRANT = grant("req-1", "alice", "2025-03-03T10:00:00Z", "2025-03-03T11:00:00Z", account="db")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def deliver(acct: Account | None = None, material: dict[str, bytes] | None = None, **kwargs: Any) -> dict[str, Any]:
+    return delivered_secret(
+        kwargs.pop("grant", GRANT),
+        acct or account(),
+        {"password": PASSWORD} if material is None else material,
+        kwargs.pop("safe_name", "prod-db"),
+        kwargs.pop("grant_uid", "uid-1"),
+    )
+
+
+def decoded(secret: dict[str, Any]) -> dict[str, bytes]:
+    return {key: base64.b64decode(value) for key, value in secret["data"].items()}
+
+
+def test_a_username_and_password_are_delivered_as_basic_auth_with_host_and_port() -> None:
+    secret = deliver()
+    assert (secret["apiVersion"], secret["kind"], secret["type"]) == ("v1", "Secret", "kubernetes.io/basic-auth")
+    assert (secret["metadata"]["name"], secret["metadata"]["namespace"]) == ("req-1", "team")
+    assert decoded(secret) == {"username": b"app", "password": PASSWORD, "host": b"db.internal", "port": b"5432"}
+    assert "stringData" not in secret
+
+
+def test_the_password_is_read_from_the_accounts_password_key() -> None:
+    acct = account(secretRef={"name": "db-cred", "passwordKey": "pw"})
+    data = decoded(deliver(acct, {"pw": b"s3cret", "ca.crt": b"CERT"}))
+    assert data["password"] == b"s3cret"
+    assert data["ca.crt"] == b"CERT"
+    assert "pw" not in data
+
+
+def test_other_material_and_fields_are_delivered_but_never_replace_username_or_password() -> None:
+    acct = account(fields={"url": "postgres://db.internal/app", "username": "root"})
+    material = {"password": PASSWORD, "username": b"root", "tls.key": b"\x00\x01key"}
+    data = decoded(deliver(acct, material))
+    assert data["username"] == b"app" and data["password"] == PASSWORD
+    assert data["url"] == b"postgres://db.internal/app"
+    assert data["tls.key"] == b"\x00\x01key"
+
+
+def test_the_accounts_declared_fields_win_over_material_of_the_same_name() -> None:
+    data = decoded(deliver(account(fields={"host": "replica.internal"}), {"password": PASSWORD, "port": b"1"}))
+    assert data["host"] == b"db.internal"  # host from the spec, then fields
+    assert data["port"] == b"5432"
+
+
+def test_an_ssh_key_without_a_password_is_delivered_as_opaque() -> None:
+    secret = deliver(account(type="ssh", host=None, port=None), {"ssh-privatekey": b"KEY"})
+    assert secret["type"] == "Opaque"
+    assert decoded(secret) == {"username": b"app", "ssh-privatekey": b"KEY"}
+
+
+def test_a_missing_password_names_the_secret_and_key_but_no_value() -> None:
+    material = {"passwd": b"do-not-leak", "token": b"also-secret"}
+    with pytest.raises(MaterialMissing) as raised:
+        deliver(account(), material)
+    message = str(raised.value)
+    assert "vault/db-cred" in message and "'password'" in message
+    for value in material.values():
+        assert value.decode() not in message
+    assert isinstance(raised.value, ValueError)
+
+
+def test_a_field_that_cannot_be_a_secret_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="'my url'"):
+        deliver(account(fields={"my url": "x"}))
+
+
+def test_labels_and_annotations_name_the_grant_account_safe_expiry_and_subject() -> None:
+    metadata = deliver()["metadata"]
+    assert metadata["labels"] == {
+        "app.kubernetes.io/managed-by": "strongroom",
+        "strongroom.dev/grant": "req-1",
+        "strongroom.dev/account": "db",
+        "strongroom.dev/account-namespace": "vault",
+        "strongroom.dev/safe": "prod-db",
+    }
+    assert metadata["annotations"] == {
+        "strongroom.dev/expires-at": "2025-03-03T11:00:00Z",
+        "strongroom.dev/subject": "alice",
+    }
+
+
+def test_the_secret_is_owned_by_its_grant_without_blocking_the_grants_deletion() -> None:
+    assert deliver(grant_uid="0b1c")["metadata"]["ownerReferences"] == [
+        {
+            "apiVersion": "strongroom.dev/v1alpha1",
+            "kind": "Grant",
+            "name": "req-1",
+            "uid": "0b1c",
+            "controller": True,
+            "blockOwnerDeletion": False,
+        }
+    ]
+
+
+def test_long_names_become_valid_distinct_label_values() -> None:
+    long_grant: Grant = grant("g" * 200, "alice", "2025-03-03T10:00:00Z", "2025-03-03T11:00:00Z", account="db")
+    labels = deliver(grant=long_grant, safe_name="s" * 70 + ".x")["metadata"]["labels"]
+    for value in labels.values():
+        assert len(value) <= 63 and LABEL_VALUE.fullmatch(value), value
+    assert label_value("a" * 64) != label_value("a" * 65)
+    assert label_value("prod-db") == "prod-db"
+    assert LABEL_VALUE.fullmatch(label_value("a" * 53 + "." + "b" * 20))
+
+
+def test_the_default_secret_name_follows_the_request() -> None:
+    assert secret_name_for("req-1") == "req-1-credential"
+
+
+def test_a_default_secret_name_for_a_very_long_request_is_shortened_validly_and_distinctly() -> None:
+    first, second = "a" * 241 + "-" + "b" * 11, "a" * 241 + "-" + "c" * 11
+    for request in (first, second, "x" * 253, "y" * 232 + "." + "z" * 30):
+        name = secret_name_for(request)
+        assert len(name) <= 253 and re.fullmatch(DNS1123_SUBDOMAIN_PATTERN, name), name
+        assert name.endswith("-credential")
+    assert secret_name_for(first) != secret_name_for(second)
