@@ -113,7 +113,7 @@ class OperatorProcess:
         return self.process.returncode
 
 
-def start_operator(cluster: Cluster, log: Path, kubeconfig: Path | None = None) -> OperatorProcess:
+def start_operator(cluster: Cluster, log: Path, kubeconfig: Path | None = None, *extra: str) -> OperatorProcess:
     """`strongroom operator` as a subprocess, as the operator's own identity, serving its webhooks on a
     fresh local port; waits until it is alive."""
     health = f"http://127.0.0.1:{free_port()}/healthz"
@@ -125,6 +125,7 @@ def start_operator(cluster: Cluster, log: Path, kubeconfig: Path | None = None) 
         "--liveness", health,
         "--webhook-listen", f"127.0.0.1:{webhook_port}",
         "--webhook-url", f"https://127.0.0.1:{webhook_port}",
+        *extra,
     ]
     with log.open("ab") as out:
         process = subprocess.Popen(

@@ -15,7 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from strongroom import store
 from strongroom.context import OperatorContext
-from strongroom.delivery import delivered_secret
+from strongroom.delivery import MaterialMissing, delivered_secret
 from strongroom.identity.signing import verify_issuer
 from strongroom.models.accessrequest import AccessRequest
 from strongroom.models.account import Account
@@ -28,9 +28,23 @@ from strongroom.transitions import transition
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
+class CredentialUnreadable(Exception):
+    """The Account's Secret is missing or the operator may not read it; the message says which."""
+
+
 def material(ctx: OperatorContext, account: Account) -> dict[str, bytes]:
     """The vaulted credential, read with the operator's vault access in the Account's namespace."""
-    secret = client.CoreV1Api(ctx.api).read_namespaced_secret(account.spec.secret_ref.name, account.namespace)
+    ref = account.spec.secret_ref
+    try:
+        secret = client.CoreV1Api(ctx.api).read_namespaced_secret(ref.name, account.namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            raise CredentialUnreadable(f"secret {ref.name} of account {account.name} does not exist") from None
+        if exc.status == 403:
+            raise CredentialUnreadable(
+                f"the operator may not read secrets in namespace {account.namespace}; bind the ClusterRole "
+                "strongroom-vault-access there") from None
+        raise
     return {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
 
 
@@ -99,7 +113,11 @@ def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
         return None
     account, safe = store.account_and_safe(ctx.api, grant.spec.account.namespace, grant.spec.account.name)
     assert account is not None and safe is not None  # _why_not checked both
-    write_secret(ctx, grant, account, safe.name)
+    try:
+        write_secret(ctx, grant, account, safe.name)
+    except (MaterialMissing, CredentialUnreadable) as missing:
+        end(ctx, grant, GrantPhase.REVOKED, "CredentialUnavailable", str(missing), logger=logger)
+        return None
     if phase is GrantPhase.SCHEDULED:
         written = transition(
             ctx, grant, logger,

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from strongroom import grants, inventory, store
 from strongroom.context import OperatorContext
+from strongroom.delivery import PASSWORD_TYPES
 from strongroom.models.accessrequest import AccessRequest
 from strongroom.models.account import Account
 from strongroom.models.api import GROUP, VERSION
@@ -58,17 +58,13 @@ def recheck_safe(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: 
 
 
 def _secret_problem(ctx: OperatorContext, account: Account) -> str | None:
-    ref = account.spec.secret_ref
+    """Why the Account's credential could not be delivered now, or None."""
     try:
-        secret = client.CoreV1Api(ctx.api).read_namespaced_secret(ref.name, account.namespace)
-    except ApiException as exc:
-        if exc.status == 404:
-            return f"secret {ref.name} does not exist in namespace {account.namespace}"
-        if exc.status == 403:
-            return (f"the operator may not read secrets in namespace {account.namespace}; bind the ClusterRole "
-                    "strongroom-vault-access to it there with a RoleBinding")
-        raise
-    if ref.password_key not in (secret.data or {}) and account.spec.type.value in ("generic", "postgresql"):
+        found = grants.material(ctx, account)
+    except grants.CredentialUnreadable as unreadable:
+        return str(unreadable)
+    ref = account.spec.secret_ref
+    if ref.password_key not in found and account.spec.type in PASSWORD_TYPES:
         return f"secret {ref.name} has no key {ref.password_key}"
     return None
 
