@@ -4,12 +4,13 @@ authentication, sealed, and every attempt to forge or bend it refused — acting
 from __future__ import annotations
 
 import base64
+import time
 
 from strongroom.identity.keys import KEY_SECRET
 from strongroom.identity.signing import verify_requester, verify_review
 from strongroom.localcluster.users import OPERATOR_NAMESPACE
 from strongroom.models.accessrequest import AccessRequest
-from tests.conftest import OperatorProcess
+from tests.conftest import OperatorProcess, remove_webhook_configurations, start_operator
 from tests.world import World, refusal
 
 
@@ -123,3 +124,19 @@ def test_the_auditor_reads_requests_but_not_secrets(operator: OperatorProcess, w
     name = world.request("alice")["metadata"]["name"]
     assert world.get("AccessRequest", name, user="audrey")["spec"]["requester"] == "alice"
     assert refusal(lambda: world.core("audrey").list_namespaced_secret(world.team)).status == 403
+
+
+def test_a_review_after_the_approval_timeout_is_refused_at_admission_even_without_reconciliation(
+    cluster, crds, make_world, clients, tmp_path
+) -> None:
+    # Webhooks served, but the operator reconciles only an unrelated namespace: nobody sets TimedOut.
+    running = start_operator(cluster, tmp_path / "operator.log", None, "-n", "kube-public")
+    try:
+        world: World = make_world(policy={"approvalTimeout": "2s"})
+        name = world.request("alice", wait=False)["metadata"]["name"]
+        time.sleep(3)
+        refused = refusal(lambda: world.review("bob", name))
+        assert refused.status == 422 and "approval timeout of this request has passed" in refused.body
+    finally:
+        running.stop()
+        remove_webhook_configurations(clients["admin"])

@@ -3,6 +3,8 @@ or in the API server's own refusal."""
 
 from __future__ import annotations
 
+from kubernetes import client
+
 from tests.conftest import OperatorProcess
 from tests.operator.test_lifecycle import phase, status
 from tests.waiting import eventually
@@ -83,3 +85,45 @@ def test_a_missing_account_secret_is_reported_on_the_account_and_ends_the_grant(
     grant = world.get("Grant", status(world, name)["grant"])
     assert grant["status"]["endedReason"] == "CredentialUnavailable"
     assert "db-admin" in grant["status"]["history"][-1]["message"]
+
+
+def test_every_policy_refusal_is_reachable_and_named(operator: OperatorProcess, make_world) -> None:
+    world: World = make_world(members=[{"users": ["alice"]}], policy={"requireTicket": True})
+    cases = {
+        "NotAMember": world.request("erin", ticket="INC-1"),
+        "TicketRequired": world.request("alice"),
+        "ScheduledNotAllowed": world.request(
+            "alice", ticket="INC-1", window={"start": "2099-01-01T10:00:00Z", "end": "2099-01-01T11:00:00Z"}),
+    }
+    world.update_safe(policy={"requireReason": True, "requireTicket": False})
+    cases["ReasonRequired"] = world.create("alice", "AccessRequest", {
+        "account": {"namespace": world.vault, "name": world.account}})
+    for reason, created in cases.items():
+        assert rejected(world, created["metadata"]["name"])["rejectedReason"] == reason, reason
+
+
+def test_a_request_from_a_namespace_the_safe_does_not_deliver_to_is_rejected(
+    operator: OperatorProcess, make_world
+) -> None:
+    world: World = make_world(policy={"allowedNamespaces": {"names": ["somewhere-else"]}})
+    assert rejected(world, world.request("alice")["metadata"]["name"])["rejectedReason"] == "NamespaceNotAllowed"
+
+
+def test_a_requester_who_cannot_read_secrets_in_the_namespace_is_rejected(
+    operator: OperatorProcess, world: World
+) -> None:
+    # In the vault namespace alice may file requests (a bespoke role) but not read Secrets.
+    rbac = client.RbacAuthorizationV1Api(world.clients["admin"])
+    rbac.create_namespaced_role(world.vault, {"metadata": {"name": "file-requests"}, "rules": [
+        {"apiGroups": ["strongroom.dev"], "resources": ["accessrequests"], "verbs": ["create", "get"]}]})
+    rbac.create_namespaced_role_binding(world.vault, {
+        "metadata": {"name": "alice-files"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "file-requests"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}]})
+    world.update_safe(policy={"allowedNamespaces": {"names": [world.team, world.vault]}})
+    name = eventually(lambda: world.create("alice", "AccessRequest", {
+        "account": {"namespace": world.vault, "name": world.account}, "reason": "INC-1"}, namespace=world.vault),
+        what="created")["metadata"]["name"]
+    eventually(lambda: (world.get("AccessRequest", name, namespace=world.vault).get("status") or {}).get(
+        "phase") == "Rejected", what="Rejected")
+    assert world.get("AccessRequest", name, namespace=world.vault)["status"]["rejectedReason"] == "CannotReadSecrets"

@@ -190,3 +190,26 @@ def test_a_request_outside_the_members_schedule_is_rejected(operator: OperatorPr
     name = world.request("alice")["metadata"]["name"]
     eventually(lambda: phase(world, name) == "Rejected", what="Rejected")
     assert status(world, name)["rejectedReason"] == "OutsideSchedule"
+
+
+def test_a_direct_grant_by_an_admin_delivers_for_its_window_and_the_auditor_cannot_read_it(
+    operator: OperatorProcess, world: World
+) -> None:
+    start = datetime.fromtimestamp(int(time.time()) + 1, UTC)
+    end = datetime.fromtimestamp(int(time.time()) + 5, UTC)
+    stamp = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+    world.create("admin", "Grant", {
+        "account": {"namespace": world.vault, "name": world.account}, "subject": {"user": "alice", "groups": ["dev"]},
+        "notBefore": stamp(start), "notAfter": stamp(end), "secretName": "standing-db", "source": {"direct": True},
+    }, name="standing")
+    delivered = eventually(lambda: secret(world, "standing-db"), timeout=10, what="written")
+    assert delivered.metadata.annotations["strongroom.dev/expires-at"] == stamp(end)
+    assert base64.b64decode(delivered.data["sslmode"]) == b"require"  # the Account's fields travel along
+    assert delivered.metadata.owner_references[0].kind == "Grant"
+    try:
+        world.core("audrey").read_namespaced_secret("standing-db", world.team)
+        raise AssertionError("the auditor read a delivered Secret")
+    except ApiException as exc:
+        assert exc.status == 403
+    eventually(lambda: secret(world, "standing-db") is None, timeout=10, what="deleted")
+    eventually(lambda: world.get("Grant", "standing")["status"]["phase"] == "Expired", what="Expired")
