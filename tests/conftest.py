@@ -3,13 +3,7 @@ and the operator as a subprocess under its own identity."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from strongroom.kube import api_client, apply
-from strongroom.localcluster.controlplane import LocalCluster, die_with_parent, free_port
-from strongroom.localcluster.users import OPERATOR_NAMESPACE, OPERATOR_USER, USER_NAMES
-from strongroom.webhooks import MUTATING_CONFIGURATION, VALIDATING_CONFIGURATION
+from strongroom.localcluster.controlplane import LocalCluster
+from strongroom.localcluster.operator_process import LocalOperator
+from strongroom.localcluster.operator_process import start as start_local_operator
+from strongroom.localcluster.users import OPERATOR_USER, USER_NAMES
+from strongroom.webhooks import remove_configurations
 from tests.waiting import eventually
 from tests.world import World, build_world
 
@@ -93,69 +88,12 @@ def namespace(clients: dict[str, client.ApiClient]) -> Iterator[str]:
     api.delete_namespace(name, propagation_policy="Background")
 
 
-@dataclass
-class OperatorProcess:
-    process: subprocess.Popen[bytes]
-    log: Path
-    health: str
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+OperatorProcess = LocalOperator
 
 
 def start_operator(cluster: Cluster, log: Path, kubeconfig: Path | None = None, *extra: str) -> OperatorProcess:
-    """`strongroom operator` as a subprocess, as the operator's own identity, serving its webhooks on a
-    fresh local port; waits until it is alive."""
-    health = f"http://127.0.0.1:{free_port()}/healthz"
-    webhook_port = free_port()
-    command = [
-        sys.executable, "-m", "strongroom", "operator",
-        "--kubeconfig", str(kubeconfig or cluster.kubeconfig(OPERATOR_USER)),
-        "--operator-namespace", OPERATOR_NAMESPACE,
-        "--liveness", health,
-        "--webhook-listen", f"127.0.0.1:{webhook_port}",
-        "--webhook-url", f"https://127.0.0.1:{webhook_port}",
-        *extra,
-    ]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy(),
-            preexec_fn=die_with_parent,  # noqa: PLW1509  (a killed test run leaves no operator behind)
-        )
-    started = OperatorProcess(process, log, health)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the operator exited with {process.returncode}:\n{started.output()[-3000:]}")
-        try:
-            with urllib.request.urlopen(health, timeout=1) as response:
-                if response.status == 200:
-                    return started
-        except OSError:
-            time.sleep(0.2)
-    started.stop()
-    raise RuntimeError(f"the operator did not become healthy:\n{started.output()[-3000:]}")
-
-
-def remove_webhook_configurations(admin: client.ApiClient) -> None:
-    """What an admin uninstalling Strongroom does; the configurations outlive the operator by design."""
-    admission = client.AdmissionregistrationV1Api(admin)
-    for delete, name in (
-        (admission.delete_mutating_webhook_configuration, MUTATING_CONFIGURATION),
-        (admission.delete_validating_webhook_configuration, VALIDATING_CONFIGURATION),
-    ):
-        with contextlib.suppress(ApiException):
-            delete(name)
+    """`strongroom operator` as a subprocess under its own identity (or `kubeconfig`'s), ready to serve."""
+    return start_local_operator(kubeconfig or cluster.kubeconfig(OPERATOR_USER), log, *extra, tied=True)
 
 
 @pytest.fixture
@@ -165,7 +103,7 @@ def operator(cluster: Cluster, crds: list[dict], clients: dict[str, client.ApiCl
     running = start_operator(cluster, tmp_path / "operator.log")
     yield running
     running.stop()
-    remove_webhook_configurations(clients["admin"])
+    remove_configurations(clients["admin"])
 
 
 @pytest.fixture

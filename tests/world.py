@@ -5,27 +5,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom import rbac
-from strongroom.localcluster.users import OPERATOR_USER
+from strongroom.localcluster.sample import ACCOUNT, SAFE, seed
 from strongroom.models.api import API_VERSION, GROUP, VERSION
 from tests.waiting import eventually
 
 PLURALS = {"Safe": "safes", "Account": "accounts", "AccessRequest": "accessrequests", "Grant": "grants"}
-
-
-def _binding(name: str, role: str, subjects: list[tuple[str, str]]) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": who} for kind, who in subjects],
-    }
 
 
 @dataclass
@@ -34,9 +25,8 @@ class World:
     vault: str
     team: str
     password: str
-    safe: str = "prod-db"
-    account: str = "db"
-    made: list[str] = field(default_factory=list)
+    safe: str = SAFE
+    account: str = ACCOUNT
 
     def objects(self, user: str) -> client.CustomObjectsApi:
         return client.CustomObjectsApi(self.clients[user])
@@ -103,36 +93,18 @@ def refusal(call: Callable[[], Any]) -> ApiException:
 
 def build_world(clients: dict[str, client.ApiClient], safe_spec: dict[str, Any] | None = None) -> Iterator[World]:
     suffix = secrets.token_hex(3)
-    core = client.CoreV1Api(clients["admin"])
-    rbac_api = client.RbacAuthorizationV1Api(clients["admin"])
     world = World(clients, vault=f"vault-{suffix}", team=f"team-{suffix}", password=f"pw-{secrets.token_hex(12)}")
-    for ns in (world.vault, world.team):
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
-    rbac_api.create_namespaced_role_binding(world.vault, _binding(
-        "operator-vault-access", rbac.VAULT_ACCESS_ROLE, [("User", OPERATOR_USER)]))
-    for name, role, subjects in (
-        ("requesters", rbac.REQUESTER_ROLE, [("Group", "dev")]),
-        ("approvers", rbac.APPROVER_ROLE, [("Group", "sre-leads"), ("User", "erin")]),
-        ("auditors", rbac.AUDITOR_ROLE, [("Group", "auditors")]),
-    ):
-        rbac_api.create_namespaced_role_binding(world.team, _binding(name, role, subjects))
-    core.create_namespaced_secret(world.vault, client.V1Secret(
-        metadata=client.V1ObjectMeta(name="db-admin"), string_data={"password": world.password, "sslmode": "require"}))
     spec = dict(safe_spec or {})
     policy = {"requiredApprovals": 1, "allowedNamespaces": {"names": [world.team]}, **spec.pop("policy", {})}
-    world.create("admin", "Safe", {
+    seed(clients["admin"], world.vault, world.team, world.password, {
         "description": "Production database",
         "members": [{"groups": ["dev"]}],
         "approvers": {"users": ["bob", "erin"], "groups": []},
         "policy": policy,
         **spec,
-    }, name=world.safe, namespace=world.vault)
-    world.create("admin", "Account", {
-        "safe": world.safe, "username": "postgres", "host": "db.internal", "port": 5432,
-        "secretRef": {"name": "db-admin"}, "fields": {"sslmode": "require"},
-    }, name=world.account, namespace=world.vault)
+    })
     try:
         yield world
     finally:
         for ns in (world.vault, world.team):
-            core.delete_namespace(ns, propagation_policy="Background")
+            client.CoreV1Api(clients["admin"]).delete_namespace(ns, propagation_policy="Background")

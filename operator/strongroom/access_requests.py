@@ -15,12 +15,12 @@ from kubernetes.client.exceptions import ApiException
 from strongroom import authz, grants, store
 from strongroom.context import OperatorContext
 from strongroom.delivery import secret_name_for
-from strongroom.identity.signing import verify_requester, verify_review
+from strongroom.identity.signing import seal_issuer, verify_requester, verify_review
 from strongroom.models.accessrequest import AccessRequest
 from strongroom.models.account import Account
 from strongroom.models.api import API_VERSION, GROUP, VERSION
 from strongroom.models.common import format_time
-from strongroom.models.grant import Grant
+from strongroom.models.grant import Grant, GrantSpec
 from strongroom.models.lifecycle import AccessRequestPhase, GrantPhase, is_terminal
 from strongroom.policy.request_decision import RequestFacts, RequestOutcome, decide_pending
 from strongroom.transitions import transition
@@ -74,8 +74,12 @@ def _issue_grant(ctx: OperatorContext, request: AccessRequest, outcome: RequestO
             "notAfter": format_time(outcome.window.not_after),
             "secretName": secret_name,
             "source": {"accessRequest": request.name},
+            "issuedBy": ctx.user,
         },
     }
+    # The webhooks skip the operator's own writes, so it seals its Grants itself.
+    spec = GrantSpec.model_validate(body["spec"])
+    body["spec"]["issuedBySignature"] = seal_issuer(ctx.key, request.namespace, spec, datetime.now(UTC))
     try:
         client.CustomObjectsApi(ctx.api).create_namespaced_custom_object(
             GROUP, VERSION, request.namespace, "grants", body)

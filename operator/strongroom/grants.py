@@ -81,10 +81,11 @@ def _why_not(ctx: OperatorContext, grant: Grant, now: datetime) -> tuple[str, st
 
 def end(ctx: OperatorContext, grant: Grant, phase: GrantPhase, reason: str, message: str, *, logger: Logger,
         actor: str | None = None) -> None:
-    """Delete the Secret, then record the end. A Grant already ended stays as it is."""
+    """Record the end, then delete the Secret. In this order, a writer that raced us and created the
+    Secret from a stale read finds the Grant ended when it looks again (see `step`), or we delete
+    after it wrote. A Grant already ended stays as it is."""
     if is_terminal(grant.status.phase):
         return
-    delete_secret(ctx, grant)
     now = datetime.now(UTC)
     changes = {
         "phase": phase.value, "endedAt": format_time(now), "endedReason": reason,
@@ -92,6 +93,7 @@ def end(ctx: OperatorContext, grant: Grant, phase: GrantPhase, reason: str, mess
     }
     written = transition(ctx, grant, logger, changes=changes, event=phase.value, message=message, actor=actor,
                          warning=phase is GrantPhase.REVOKED)
+    delete_secret(ctx, grant)
     follow(ctx, Grant.from_object(written), logger)
 
 
@@ -100,6 +102,7 @@ def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
     now = datetime.now(UTC)
     phase = grant.status.phase
     if is_terminal(phase):
+        delete_secret(ctx, grant)  # an operator stopped between recording the end and deleting
         return None
     if now >= grant.spec.not_after:
         end(ctx, grant, GrantPhase.EXPIRED, "Expired", f"the window ended at {format_time(grant.spec.not_after)}",
@@ -117,6 +120,10 @@ def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
         write_secret(ctx, grant, account, safe.name)
     except (MaterialMissing, CredentialUnreadable) as missing:
         end(ctx, grant, GrantPhase.REVOKED, "CredentialUnavailable", str(missing), logger=logger)
+        return None
+    fresh = store.get(ctx.api, Grant, grant.namespace, grant.name)
+    if fresh is None or is_terminal(fresh.status.phase):  # ended while we wrote: never leave it behind
+        delete_secret(ctx, grant)
         return None
     if phase is GrantPhase.SCHEDULED:
         written = transition(

@@ -8,9 +8,14 @@ resources. kopf picks the handler by the URL path, so each entry's path is its h
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from strongroom.models.api import GROUP, VERSION
 
@@ -56,10 +61,16 @@ def by_service(namespace: str, name: str, port: int, ca_pem: bytes) -> ClientCon
     }
 
 
-def _webhook(endpoint: Endpoint, client_config: ClientConfig) -> dict[str, Any]:
+def _webhook(endpoint: Endpoint, client_config: ClientConfig, operator_user: str) -> dict[str, Any]:
     return {
         "name": endpoint.webhook_name,
         "clientConfig": client_config(endpoint),
+        # The operator's own writes need no stamp and no check: skipping them keeps its handlers from
+        # waiting on its own webhook server (and the API server from calling it ~10 times a request).
+        "matchConditions": [{
+            "name": "not-the-operator",
+            "expression": f"request.userInfo.username != {json.dumps(operator_user)}",
+        }],
         "rules": [{
             "apiGroups": [GROUP],
             "apiVersions": [VERSION],
@@ -76,18 +87,31 @@ def _webhook(endpoint: Endpoint, client_config: ClientConfig) -> dict[str, Any]:
     }
 
 
-def configurations(client_config: ClientConfig) -> list[dict[str, Any]]:
-    """The Mutating- and ValidatingWebhookConfiguration manifests."""
+def configurations(client_config: ClientConfig, operator_user: str) -> list[dict[str, Any]]:
+    """The Mutating- and ValidatingWebhookConfiguration manifests; `operator_user` is the operator's
+    own identity, whose writes are not sent to the webhooks."""
     labels = {"app.kubernetes.io/part-of": "strongroom"}
     return [
         {
             "apiVersion": "admissionregistration.k8s.io/v1",
             "kind": kind,
             "metadata": {"name": name, "labels": labels},
-            "webhooks": [_webhook(e, client_config) for e in ENDPOINTS if e.mutating == mutating],
+            "webhooks": [_webhook(e, client_config, operator_user) for e in ENDPOINTS if e.mutating == mutating],
         }
         for kind, name, mutating in (
             ("MutatingWebhookConfiguration", MUTATING_CONFIGURATION, True),
             ("ValidatingWebhookConfiguration", VALIDATING_CONFIGURATION, False),
         )
     ]
+
+
+def remove_configurations(api: client.ApiClient) -> None:
+    """Delete both configurations (what uninstalling does). Until the operator installs them again,
+    Strongroom's objects are admitted unstamped, and the operator honours none of what is written."""
+    admission = client.AdmissionregistrationV1Api(api)
+    for delete, name in (
+        (admission.delete_mutating_webhook_configuration, MUTATING_CONFIGURATION),
+        (admission.delete_validating_webhook_configuration, VALIDATING_CONFIGURATION),
+    ):
+        with contextlib.suppress(ApiException):
+            delete(name)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from kubernetes import client
 
-from tests.conftest import Cluster, OperatorProcess, remove_webhook_configurations, start_operator
+from strongroom.webhooks import remove_configurations
+from tests.conftest import Cluster, OperatorProcess, start_operator
 from tests.operator.test_lifecycle import phase, status
 from tests.waiting import eventually
 from tests.world import World, refusal
@@ -18,7 +19,7 @@ def test_a_request_written_past_the_deleted_webhooks_is_never_honoured(
     operator: OperatorProcess, make_world, clients: dict[str, client.ApiClient]
 ) -> None:
     world: World = make_world(policy={"requiredApprovals": 0})
-    remove_webhook_configurations(clients["admin"])
+    remove_configurations(clients["admin"])
     unsigned = world.request("alice", wait=False)["metadata"]["name"]
     forged = world.request("alice", wait=False, requester="alice", requesterSignature="v1:2030-01-01T00:00:00Z:AAAA")
     for name in (unsigned, forged["metadata"]["name"]):
@@ -33,7 +34,7 @@ def test_approvals_written_past_the_deleted_webhooks_are_never_counted(
     operator: OperatorProcess, world: World, clients: dict[str, client.ApiClient]
 ) -> None:
     name = world.request("alice")["metadata"]["name"]  # stamped while the webhooks are there
-    remove_webhook_configurations(clients["admin"])
+    remove_configurations(clients["admin"])
     forged = {"user": "bob", "decision": "Approve", "time": "2030-01-01T00:00:00Z", "signature": "v1:forged"}
     world.patch_status("bob", "AccessRequest", name, [{"op": "add", "path": "/status/reviews", "value": [forged]}])
     eventually(lambda: condition(world, name, "UnverifiedReview").get("status") == "True", what="UnverifiedReview")

@@ -10,7 +10,9 @@ from strongroom.identity.keys import KEY_SECRET
 from strongroom.identity.signing import verify_requester, verify_review
 from strongroom.localcluster.users import OPERATOR_NAMESPACE
 from strongroom.models.accessrequest import AccessRequest
-from tests.conftest import OperatorProcess, remove_webhook_configurations, start_operator
+from strongroom.webhooks import remove_configurations
+from tests.conftest import OperatorProcess, start_operator
+from tests.waiting import eventually
 from tests.world import World, refusal
 
 
@@ -123,6 +125,7 @@ def test_writes_fail_closed_while_the_webhook_is_down(operator: OperatorProcess,
 def test_the_auditor_reads_requests_but_not_secrets(operator: OperatorProcess, world: World) -> None:
     name = world.request("alice")["metadata"]["name"]
     assert world.get("AccessRequest", name, user="audrey")["spec"]["requester"] == "alice"
+    eventually(lambda: world.core("audrey").list_namespaced_event(world.team).items, what="Events the auditor reads")
     assert refusal(lambda: world.core("audrey").list_namespaced_secret(world.team)).status == 403
 
 
@@ -139,4 +142,4 @@ def test_a_review_after_the_approval_timeout_is_refused_at_admission_even_withou
         assert refused.status == 422 and "approval timeout of this request has passed" in refused.body
     finally:
         running.stop()
-        remove_webhook_configurations(clients["admin"])
+        remove_configurations(clients["admin"])

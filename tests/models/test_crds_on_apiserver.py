@@ -109,3 +109,22 @@ def test_the_api_server_refuses_to_change_a_request_spec_except_to_release_it(
         api.patch_namespaced_custom_object(
             GROUP, VERSION, namespace, "accessrequests", "fix-index", {"spec": {"release": False}})
     assert refused.value.status == 422
+
+
+def test_the_api_server_keeps_terminal_phases_and_recorded_times(
+    crds: list[dict], clients: dict[str, client.ApiClient], namespace: str
+) -> None:
+    api = client.CustomObjectsApi(clients["admin"])
+    create(api, namespace, REQUEST)
+
+    def status(patch: dict[str, Any]) -> dict[str, Any]:
+        return api.patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, "accessrequests", "fix-index", {"status": patch},
+            _content_type="application/merge-patch+json")
+
+    status({"phase": "Pending", "createdAt": "2030-01-01T10:00:00Z"})
+    status({"phase": "Denied", "finishedAt": "2030-01-01T10:05:00Z"})
+    for bad in ({"phase": "Active"}, {"phase": "Pending"}, {"finishedAt": None}):
+        with pytest.raises(ApiException) as refused:
+            status(bad)
+        assert refused.value.status == 422, bad

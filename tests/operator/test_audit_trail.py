@@ -7,7 +7,8 @@ from pathlib import Path
 
 from kubernetes import client
 
-from tests.conftest import Cluster, OperatorProcess, remove_webhook_configurations, start_operator
+from strongroom.webhooks import remove_configurations
+from tests.conftest import Cluster, OperatorProcess, start_operator
 from tests.operator.test_lifecycle import phase, status
 from tests.waiting import eventually
 from tests.world import World
@@ -68,4 +69,4 @@ def test_finished_requests_are_deleted_with_their_grants_after_the_retention(
             timeout=20, what="grant collected")
     finally:
         running.stop()
-        remove_webhook_configurations(clients["admin"])
+        remove_configurations(clients["admin"])

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 from rich.console import Console
 from rich.table import Table
 
 from strongroom.cli.cluster import dir_option
 from strongroom.cli.errors import CliError
+from strongroom.demo import play
 from strongroom.kube import api_client
 from strongroom.localcluster.binaries import BinariesMissing
 from strongroom.localcluster.controlplane import ClusterError, LocalCluster
@@ -38,8 +41,8 @@ def _may(api: client.ApiClient, verb: str, resource: str, namespace: str | None)
 @click.command()
 @dir_option
 def demo(directory: Path) -> None:
-    """Start Strongroom's local control plane and show its users and their rights."""
-    console = Console()
+    """Start the local control plane, show who is who, and play a request from asking to expiry."""
+    console = Console(width=None if sys.stdout.isatty() else 120)
     local = LocalCluster(directory)
     try:
         state, reused = local.up()
@@ -58,4 +61,10 @@ def demo(directory: Path) -> None:
         table.add_row(info.username, groups, *answers)
     console.print(table)
     console.print(f"Each user's kubeconfig: {local.kubeconfig_dir}/USER.kubeconfig")
+    try:
+        play(local, console)
+    except TimeoutError as exc:
+        raise CliError(str(exc)) from exc
+    except ApiException as exc:
+        raise CliError(f"the API server refused a demo step ({exc.status} {exc.reason}); see {local.logs_dir}") from exc
     console.print(f"The cluster keeps running. Stop it with: make down (or strongroom cluster down --dir {directory})")

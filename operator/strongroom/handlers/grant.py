@@ -15,7 +15,7 @@ from strongroom import grants, store
 from strongroom.context import OperatorContext
 from strongroom.models.api import GROUP, VERSION
 from strongroom.models.grant import Grant
-from strongroom.models.lifecycle import GrantPhase
+from strongroom.models.lifecycle import GrantPhase, is_terminal
 
 # Re-read at least this often, to notice an end written by someone else and stop.
 _CHUNK = 10.0
@@ -45,8 +45,10 @@ async def keep_grant(name: str, namespace: str, stopped: kopf.DaemonStopped, mem
 
 
 @kopf.timer(GROUP, VERSION, "grants", interval=30, idle=0, backoff=1)
-def recheck_grant(name: str, namespace: str, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
-    _step(memo.ctx, namespace, name, logger)
+def recheck_grant(body: kopf.Body, name: str, namespace: str, memo: kopf.Memo, logger: logging.Logger,
+                  **_: Any) -> None:
+    if not is_terminal(Grant.from_object(body).status.phase):  # the daemon's start sweeps ended ones once
+        _step(memo.ctx, namespace, name, logger)
 
 
 @kopf.on.delete(GROUP, VERSION, "grants")

@@ -25,6 +25,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     settings.posting.enabled = False
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 30
+    # Sync handlers and webhooks share this pool; the default (CPUs + 4) starves under load.
+    settings.execution.max_workers = 32
 
     ctx: OperatorContext = memo.ctx
     ctx.user = client.AuthenticationV1Api(ctx.api).create_self_subject_review(
@@ -37,5 +39,5 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     settings.admission.server = webhook_server.server(ctx.webhook.listen_addr, ctx.webhook.port, ctx.webhook.files)
     settings.admission.managed = None
     if ctx.webhook.client_config is not None:
-        kube.apply(ctx.api, webhooks.configurations(ctx.webhook.client_config))
+        kube.apply(ctx.api, webhooks.configurations(ctx.webhook.client_config, ctx.user))
         logger.info("webhook configurations applied (they stay when the operator stops: writes fail closed)")
