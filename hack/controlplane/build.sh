@@ -23,7 +23,7 @@ out="$cache_root/bin/k8s-$k8s_version-etcd-$etcd_version-helm-$helm_version-$dig
 say() { printf '[build] %s\n' "$*" >&2; }
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "error: Go is not installed; install Go 1.24 or newer and run this again" >&2
+  echo "error: Go is not installed; install Go 1.26 or newer and run this again" >&2
   exit 1
 fi
 

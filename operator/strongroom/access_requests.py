@@ -5,6 +5,8 @@ writes nothing new, so it can run on every watch event and on a timer.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +21,7 @@ from strongroom.identity.signing import seal_issuer, verify_requester, verify_re
 from strongroom.models.accessrequest import AccessRequest
 from strongroom.models.account import Account
 from strongroom.models.api import API_VERSION, GROUP, VERSION
-from strongroom.models.common import format_time
+from strongroom.models.common import Condition, format_time, set_condition
 from strongroom.models.grant import Grant, GrantSpec
 from strongroom.models.lifecycle import AccessRequestPhase, GrantPhase, is_terminal
 from strongroom.policy.request_decision import RequestFacts, RequestOutcome, decide_pending
@@ -55,14 +57,16 @@ def gather(ctx: OperatorContext, request: AccessRequest, now: datetime) -> Reque
     )
 
 
-def _issue_grant(ctx: OperatorContext, request: AccessRequest, outcome: RequestOutcome) -> str:
-    """Create the Grant for an approved request (owned by it, so it goes when the request goes)."""
-    assert outcome.window is not None
-    secret_name = request.spec.secret_name or secret_name_for(request.name)
+def _issue_grant(ctx: OperatorContext, request: AccessRequest) -> None:
+    """Create the Grant that the request's status says was approved (owned by the request, so it goes
+    when the request goes). Only ever called once that status is stored, so a decision that lost a
+    race (its conditional write refused) never leaves a Grant behind."""
+    status = request.status
+    assert status.not_before is not None and status.not_after is not None and status.secret_name
     body = {
         "apiVersion": API_VERSION, "kind": "Grant",
         "metadata": {
-            "name": request.name, "namespace": request.namespace,
+            "name": status.grant or request.name, "namespace": request.namespace,
             "ownerReferences": [{"apiVersion": API_VERSION, "kind": "AccessRequest", "name": request.name,
                                  "uid": request.uid, "controller": True, "blockOwnerDeletion": True}],
             "labels": {f"{GROUP}/access-request": request.name},
@@ -70,9 +74,9 @@ def _issue_grant(ctx: OperatorContext, request: AccessRequest, outcome: RequestO
         "spec": {
             "account": request.spec.account.model_dump(mode="json", by_alias=True),
             "subject": {"user": request.spec.requester, "groups": list(request.spec.requester_groups)},
-            "notBefore": format_time(outcome.window.not_before),
-            "notAfter": format_time(outcome.window.not_after),
-            "secretName": secret_name,
+            "notBefore": format_time(status.not_before),
+            "notAfter": format_time(status.not_after),
+            "secretName": status.secret_name,
             "source": {"accessRequest": request.name},
             "issuedBy": ctx.user,
         },
@@ -86,11 +90,14 @@ def _issue_grant(ctx: OperatorContext, request: AccessRequest, outcome: RequestO
     except ApiException as exc:
         if exc.status != 409:  # issued before a restart
             raise
-    return secret_name
 
 
-def _conditions(outcome: RequestOutcome) -> list[dict[str, Any]]:
-    return [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in outcome.conditions]
+def _conditions(current: list[Condition], outcome: RequestOutcome) -> list[dict[str, Any]]:
+    """The request's conditions updated by the outcome's (a repeated status keeps its transition time)."""
+    merged = list(current)
+    for condition in outcome.conditions:
+        merged = set_condition(merged, condition)
+    return [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in merged]
 
 
 def _submitted(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> AccessRequest:
@@ -115,11 +122,12 @@ def _decide(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> Non
     changes: dict[str, Any] = {
         "approvalsRequired": outcome.approvals_required,
         "approvalsReceived": outcome.approvals_received,
-        "conditions": _conditions(outcome),
+        "conditions": _conditions(status.conditions, outcome),
         **({"policyHash": outcome.policy_hash} if outcome.policy_hash else {}),
     }
     if outcome.phase is _PHASE.PENDING:
-        if outcome.approvals_received != status.approvals_received or not status.conditions:
+        current = [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in status.conditions]
+        if outcome.approvals_received != status.approvals_received or changes["conditions"] != current:
             transition(ctx, request, logger, changes={"phase": _PHASE.PENDING.value, **changes},
                        event="Reviewed" if status.reviews else "AwaitingApproval", message=outcome.message)
         return
@@ -128,7 +136,7 @@ def _decide(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> Non
         assert outcome.window is not None
         changes |= {
             "grant": request.name,
-            "secretName": _issue_grant(ctx, request, outcome),
+            "secretName": request.spec.secret_name or secret_name_for(request.name),
             "notBefore": format_time(outcome.window.not_before),
             "notAfter": format_time(outcome.window.not_after),
         }
@@ -136,12 +144,17 @@ def _decide(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> Non
         changes |= {"finishedAt": format_time(now)}
         if outcome.phase is _PHASE.REJECTED:
             changes["rejectedReason"] = outcome.reason
-    transition(ctx, request, logger, changes=changes, event=outcome.reason, message=outcome.message,
-               warning=outcome.phase is _PHASE.REJECTED)
+    written = transition(ctx, request, logger, changes=changes, event=outcome.reason, message=outcome.message,
+                         warning=outcome.phase is _PHASE.REJECTED)
+    if outcome.phase is _PHASE.APPROVED:
+        _issue_grant(ctx, AccessRequest.from_object(written))
 
 
 def _follow_grant(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> None:
     grant = store.get(ctx.api, Grant, request.namespace, request.status.grant or request.name)
+    if grant is None and request.status.phase is _PHASE.APPROVED and request.status.activated_at is None:
+        _issue_grant(ctx, request)  # approved, but the operator stopped before it issued the Grant
+        return
     if grant is None or grant.metadata.get("deletionTimestamp"):
         transition(ctx, request, logger, warning=True, event="Revoked", message="the grant was deleted (revoked)",
                    changes={"phase": _PHASE.REVOKED.value, "finishedAt": format_time(datetime.now(UTC))})
@@ -167,14 +180,24 @@ def _retire(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> Non
             raise
 
 
-def reconcile(ctx: OperatorContext, body: Any, logger: Logger) -> None:
+def _fingerprint(request: AccessRequest) -> str:
+    inputs = {"spec": request.spec.model_dump(mode="json"), "reviews": [r.signature for r in request.status.reviews]}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def reconcile(ctx: OperatorContext, body: Any, logger: Logger, *, fresh: bool = False) -> None:
+    """`fresh` decides again even when nothing the request says has changed (time passes, Safes change)."""
     request = AccessRequest.from_object(body)
     if request.metadata.get("deletionTimestamp"):
         return
     phase = request.status.phase
     if is_terminal(phase):
+        ctx.decided.pop(request.uid, None)
         _retire(ctx, request, logger)
     elif phase is _PHASE.PENDING:
-        _decide(ctx, request, logger)
+        fingerprint = _fingerprint(request)
+        if fresh or not request.status.conditions or ctx.decided.get(request.uid) != fingerprint:
+            _decide(ctx, request, logger)
+            ctx.decided[request.uid] = fingerprint
     else:
         _follow_grant(ctx, request, logger)

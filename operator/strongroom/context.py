@@ -29,3 +29,6 @@ class OperatorContext:
     retention: timedelta = timedelta(days=30)
     user: str = ""
     key: bytes = field(default=b"", repr=False)
+    # What each pending request was last decided on (uid -> fingerprint of spec and reviews), so the
+    # watch events of the operator's own status writes do not redo the whole decision.
+    decided: dict[str, str] = field(default_factory=dict, repr=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from strongroom.models.account import Account
 from strongroom.models.common import format_time
 from strongroom.models.grant import Grant
 from strongroom.models.lifecycle import AccessRequestPhase, GrantPhase, is_terminal
+from strongroom.models.safe import Safe
 from strongroom.policy.request_decision import eligibility_lost
 from strongroom.transitions import transition
 
@@ -65,18 +67,33 @@ def delete_secret(ctx: OperatorContext, grant: Grant) -> None:
             raise
 
 
-def _why_not(ctx: OperatorContext, grant: Grant, now: datetime) -> tuple[str, str] | None:
-    """Why this Grant may not be active now (reason, message), or None."""
+@dataclass(frozen=True)
+class Standing:
+    """Whether a Grant may be active now: its Account and Safe when it may, else why not."""
+
+    account: Account | None = None
+    safe: Safe | None = None
+    reason: str = ""
+    message: str = ""
+
+
+def standing(ctx: OperatorContext, grant: Grant, now: datetime) -> Standing:
     verdict = verify_issuer(ctx.key, grant.namespace, grant.spec, grant.created)
     if not verdict.ok:
-        return "UnverifiedIssuer", f"the grant's issuer is not verified: {verdict.message}"
+        return Standing(reason="UnverifiedIssuer", message=f"the grant's issuer is not verified: {verdict.message}")
+    source = grant.spec.source.access_request
+    if source:
+        request = store.get(ctx.api, AccessRequest, grant.namespace, source)
+        if request is None or request.status.phase not in (AccessRequestPhase.APPROVED, AccessRequestPhase.ACTIVE):
+            return Standing(reason="RequestNotApproved", message=f"access request {source} is not approved")
     account, safe = store.account_and_safe(ctx.api, grant.spec.account.namespace, grant.spec.account.name)
     if account is None or safe is None:
-        return "AccountMissing", f"account {grant.spec.account.namespace}/{grant.spec.account.name} or its safe is gone"
+        ref = grant.spec.account
+        return Standing(reason="AccountMissing", message=f"account {ref.namespace}/{ref.name} or its safe is gone")
     lost = eligibility_lost(safe, grant, store.namespace_labels(ctx.api, grant.namespace), now)
     if not lost.allowed:
-        return str(lost.reason), lost.message
-    return None
+        return Standing(reason=str(lost.reason), message=lost.message)
+    return Standing(account, safe)
 
 
 def end(ctx: OperatorContext, grant: Grant, phase: GrantPhase, reason: str, message: str, *, logger: Logger,
@@ -97,6 +114,15 @@ def end(ctx: OperatorContext, grant: Grant, phase: GrantPhase, reason: str, mess
     follow(ctx, Grant.from_object(written), logger)
 
 
+def revoke_if_ineligible(ctx: OperatorContext, grant: Grant, logger: Logger) -> None:
+    """End a live Grant that may no longer hold (its Safe blocked, its subject no longer a member)."""
+    if is_terminal(grant.status.phase):
+        return
+    found = standing(ctx, grant, datetime.now(UTC))
+    if found.reason:
+        end(ctx, grant, GrantPhase.REVOKED, found.reason, found.message, logger=logger)
+
+
 def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
     """Do what is due now; return the seconds until the next deadline, or None when the Grant is over."""
     now = datetime.now(UTC)
@@ -110,14 +136,12 @@ def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
         return None
     if now < grant.spec.not_before:
         return (grant.spec.not_before - now).total_seconds()
-    refusal = _why_not(ctx, grant, now)
-    if refusal is not None:
-        end(ctx, grant, GrantPhase.REVOKED, refusal[0], refusal[1], logger=logger)
+    found = standing(ctx, grant, now)
+    if found.account is None or found.safe is None:
+        end(ctx, grant, GrantPhase.REVOKED, found.reason, found.message, logger=logger)
         return None
-    account, safe = store.account_and_safe(ctx.api, grant.spec.account.namespace, grant.spec.account.name)
-    assert account is not None and safe is not None  # _why_not checked both
     try:
-        write_secret(ctx, grant, account, safe.name)
+        write_secret(ctx, grant, found.account, found.safe.name)
     except (MaterialMissing, CredentialUnreadable) as missing:
         end(ctx, grant, GrantPhase.REVOKED, "CredentialUnavailable", str(missing), logger=logger)
         return None

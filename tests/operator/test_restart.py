@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from strongroom.identity.keys import KEY_SECRET
+from strongroom.identity.signing import seal_issuer
+from strongroom.localcluster.users import OPERATOR_NAMESPACE, OPERATOR_USER
+from strongroom.models.grant import GrantSpec
 from tests.conftest import Cluster, OperatorProcess, start_operator
 from tests.operator.test_lifecycle import phase, secret, status
 from tests.waiting import eventually
@@ -52,3 +57,25 @@ def test_a_restart_writes_a_missing_active_secret_again_and_does_nothing_twice(
         assert [h["event"] for h in status(world, name)["history"]].count("Active") == 1
     finally:
         restarted.stop()
+
+
+def test_a_grant_whose_request_is_not_approved_never_delivers(operator: OperatorProcess, make_world) -> None:
+    """A Grant left behind by a decision that lost a race (here: made by hand, correctly sealed, for a
+    rejected request) is revoked before any Secret is written."""
+    world: World = make_world(members=[{"users": ["erin"]}], policy={"requiredApprovals": 0})
+    name = world.request("alice")["metadata"]["name"]
+    eventually(lambda: phase(world, name) == "Rejected", what="Rejected")
+    spec = GrantSpec.model_validate({
+        "account": {"namespace": world.vault, "name": world.account}, "subject": {"user": "alice"},
+        "notBefore": "2020-01-01T00:00:00Z", "notAfter": "2099-01-01T00:00:00Z", "secretName": "sneaky",
+        "source": {"accessRequest": name}, "issuedBy": OPERATOR_USER,
+    })
+    key = base64.b64decode(next(iter(
+        world.core("admin").read_namespaced_secret(KEY_SECRET, OPERATOR_NAMESPACE).data.values())))
+    sealed = spec.model_copy(update={"issued_by_signature": seal_issuer(key, world.team, spec, datetime.now(UTC))})
+    world.create("strongroom-operator", "Grant", sealed.model_dump(mode="json", by_alias=True, exclude_none=True),
+                 name="left-behind")
+    eventually(lambda: (world.get("Grant", "left-behind").get("status") or {}).get("phase") == "Revoked",
+               what="Revoked")
+    assert world.get("Grant", "left-behind")["status"]["endedReason"] == "RequestNotApproved"
+    assert secret(world, "sneaky", user="admin") is None

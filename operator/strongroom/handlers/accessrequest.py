@@ -12,11 +12,12 @@ from kubernetes.client.exceptions import ApiException
 from strongroom import access_requests
 from strongroom.context import OperatorContext
 from strongroom.models.api import GROUP, VERSION
+from strongroom.models.lifecycle import AccessRequestPhase, is_terminal
 
 
-def _reconcile(ctx: OperatorContext, body: kopf.Body, logger: logging.Logger) -> None:
+def _reconcile(ctx: OperatorContext, body: kopf.Body, logger: logging.Logger, fresh: bool = False) -> None:
     try:
-        access_requests.reconcile(ctx, body, logger)
+        access_requests.reconcile(ctx, body, logger, fresh=fresh)
     except ApiException as exc:
         if exc.status != 409:
             raise
@@ -30,6 +31,20 @@ def on_request_event(type: str, body: kopf.Body, memo: kopf.Memo, logger: loggin
         _reconcile(memo.ctx, body, logger)
 
 
-@kopf.timer(GROUP, VERSION, "accessrequests", interval=2, idle=0, backoff=1)
+def _finished(status: kopf.Status, **_: Any) -> bool:
+    return is_terminal(AccessRequestPhase(status.get("phase") or AccessRequestPhase.PENDING))
+
+
+def _unfinished(status: kopf.Status, **_: Any) -> bool:
+    return not _finished(status)
+
+
+@kopf.timer(GROUP, VERSION, "accessrequests", interval=2, idle=0, backoff=1,
+            when=_unfinished)
 def recheck_request(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    _reconcile(memo.ctx, body, logger, fresh=True)
+
+
+@kopf.timer(GROUP, VERSION, "accessrequests", interval=5, idle=0, backoff=10, when=_finished)
+def retire_request(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     _reconcile(memo.ctx, body, logger)

@@ -44,11 +44,14 @@ async def keep_grant(name: str, namespace: str, stopped: kopf.DaemonStopped, mem
         await stopped.wait(min(max(wait, 0.0), _CHUNK))
 
 
-@kopf.timer(GROUP, VERSION, "grants", interval=30, idle=0, backoff=1)
-def recheck_grant(body: kopf.Body, name: str, namespace: str, memo: kopf.Memo, logger: logging.Logger,
-                  **_: Any) -> None:
-    if not is_terminal(Grant.from_object(body).status.phase):  # the daemon's start sweeps ended ones once
-        _step(memo.ctx, namespace, name, logger)
+def _live(status: kopf.Status, **_: Any) -> bool:
+    # Ended Grants need no timer: each daemon's first step sweeps its Secret once.
+    return not is_terminal(GrantPhase(status.get("phase") or GrantPhase.SCHEDULED))
+
+
+@kopf.timer(GROUP, VERSION, "grants", interval=30, idle=0, backoff=1, when=_live)
+def recheck_grant(name: str, namespace: str, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    _step(memo.ctx, namespace, name, logger)
 
 
 @kopf.on.delete(GROUP, VERSION, "grants")

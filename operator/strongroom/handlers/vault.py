@@ -17,7 +17,6 @@ from strongroom.models.accessrequest import AccessRequest
 from strongroom.models.account import Account
 from strongroom.models.api import GROUP, VERSION
 from strongroom.models.grant import Grant
-from strongroom.models.lifecycle import is_terminal
 from strongroom.models.safe import Safe
 
 
@@ -44,9 +43,12 @@ def on_safe_event(type: str, body: kopf.Body, memo: kopf.Memo, logger: logging.L
     mine = {a.name for a in accounts if a.spec.safe == safe.name}
     all_grants = store.list_all(ctx.api, Grant)
     for grant in all_grants:
-        if (grant.spec.account.namespace == safe.namespace and grant.spec.account.name in mine
-                and not is_terminal(grant.status.phase)):
-            grants.step(ctx, grant, logger)  # revokes what lost its eligibility
+        if grant.spec.account.namespace == safe.namespace and grant.spec.account.name in mine:
+            try:
+                grants.revoke_if_ineligible(ctx, grant, logger)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise  # a conflict means its daemon moved it first; it checks again itself
     status = inventory.safe_status(safe, accounts, store.list_all(ctx.api, AccessRequest), all_grants,
                                    datetime.now(UTC))
     _write_status(ctx, safe, status)
