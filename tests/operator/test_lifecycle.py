@@ -53,6 +53,13 @@ def status(world: World, name: str) -> dict:
     return world.get("AccessRequest", name).get("status") or {}
 
 
+def active(world: World, user: str = "alice", duration: str = "30m") -> tuple[str, str]:
+    """File a request as `user` and wait until it is Active: (request name, delivered Secret name)."""
+    name = world.request(user, duration=duration)["metadata"]["name"]
+    eventually(lambda: phase(world, name) == "Active", what="Active")
+    return name, status(world, name)["secretName"]
+
+
 def test_two_of_three_approvals_deliver_only_after_the_second_distinct_approver(
     operator: OperatorProcess, make_world
 ) -> None:
@@ -106,9 +113,7 @@ def test_a_scheduled_window_activates_on_time(operator: OperatorProcess, make_wo
 
 def test_release_by_the_requester_ends_access_at_once(operator: OperatorProcess, make_world) -> None:
     world: World = make_world(policy={"requiredApprovals": 0})
-    name = world.request("alice", duration="30m")["metadata"]["name"]
-    eventually(lambda: phase(world, name) == "Active", what="Active")
-    secret_name = status(world, name)["secretName"]
+    name, secret_name = active(world, "alice", "30m")
     world.patch("alice", "AccessRequest", name, {"spec": {"release": True}})
     released = time.monotonic()
     eventually(lambda: secret(world, secret_name) is None, timeout=5, interval=0.05, what="deleted")
@@ -118,9 +123,7 @@ def test_release_by_the_requester_ends_access_at_once(operator: OperatorProcess,
 
 def test_an_admin_revokes_by_deleting_the_grant(operator: OperatorProcess, make_world) -> None:
     world: World = make_world(policy={"requiredApprovals": 0})
-    name = world.request("alice", duration="30m")["metadata"]["name"]
-    eventually(lambda: phase(world, name) == "Active", what="Active")
-    secret_name = status(world, name)["secretName"]
+    name, secret_name = active(world, "alice", "30m")
     world.objects("admin").delete_namespaced_custom_object(
         "strongroom.dev", "v1alpha1", world.team, "grants", status(world, name)["grant"])
     eventually(lambda: secret(world, secret_name) is None, timeout=5, interval=0.05, what="deleted")

@@ -12,7 +12,7 @@ from strongroom.identity.signing import seal_issuer
 from strongroom.localcluster.users import OPERATOR_NAMESPACE, OPERATOR_USER
 from strongroom.models.grant import GrantSpec
 from tests.conftest import Cluster, OperatorProcess, start_operator
-from tests.operator.test_lifecycle import phase, secret, status
+from tests.operator.test_lifecycle import active, phase, secret, status
 from tests.waiting import eventually
 from tests.world import World
 
@@ -21,9 +21,7 @@ def test_an_operator_killed_during_a_grant_and_started_after_its_end_deletes_the
     cluster: Cluster, operator: OperatorProcess, make_world, tmp_path: Path
 ) -> None:
     world: World = make_world(policy={"requiredApprovals": 0})
-    name = world.request("alice", duration="5s")["metadata"]["name"]
-    eventually(lambda: phase(world, name) == "Active", what="Active")
-    secret_name = status(world, name)["secretName"]
+    name, secret_name = active(world, "alice", "5s")
     operator.process.kill()  # SIGKILL: no cleanup of any kind
     operator.process.wait()
     not_after = datetime.fromisoformat(status(world, name)["notAfter"].replace("Z", "+00:00"))
@@ -43,9 +41,7 @@ def test_a_restart_writes_a_missing_active_secret_again_and_does_nothing_twice(
     cluster: Cluster, operator: OperatorProcess, make_world, tmp_path: Path
 ) -> None:
     world: World = make_world(policy={"requiredApprovals": 0})
-    name = world.request("alice", duration="30m")["metadata"]["name"]
-    eventually(lambda: phase(world, name) == "Active", what="Active")
-    secret_name = status(world, name)["secretName"]
+    name, secret_name = active(world, "alice", "30m")
     operator.stop()
     world.core("admin").delete_namespaced_secret(secret_name, world.team)
     before = world.get("Grant", status(world, name)["grant"])["status"]["history"]
