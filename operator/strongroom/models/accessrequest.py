@@ -12,14 +12,13 @@ from pydantic import ConfigDict, Field, model_validator
 
 from strongroom.models.common import (
     AGE_COLUMN,
-    HISTORY_LIMIT,
     AccountRef,
     ApiModel,
     Condition,
     CrdOptions,
     Duration,
     GroupName,
-    HistoryEntry,
+    History,
     ObjectName,
     PrinterColumn,
     Reason,
@@ -229,9 +228,7 @@ class AccessRequestStatus(ApiModel):
         "InvalidWindow, ScheduledNotAllowed, ScheduleTooFarAhead, UnknownAccount, IdentityNotVerified, "
         "InvalidPolicy, AccountCheckedOut or TooManyActiveGrants.",
     )
-    history: list[HistoryEntry] = Field(
-        default_factory=list, max_length=HISTORY_LIMIT, description="What happened, oldest first (bounded)."
-    )
+    history: History
     created_at: Time | None = Field(
         None, description="When the request was created (its metadata.creationTimestamp), as recorded."
     )

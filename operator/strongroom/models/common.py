@@ -157,6 +157,13 @@ class HistoryEntry(ApiModel):
     message: ShortText = Field("", description="A human-readable detail.")
 
 
+# A status's bounded history: the first entry (creation) and the latest ones are kept.
+History = Annotated[
+    list[HistoryEntry],
+    Field(default_factory=list, max_length=HISTORY_LIMIT, description="What happened, oldest first (bounded)."),
+]
+
+
 def append_history(
     history: Sequence[HistoryEntry], entry: HistoryEntry, limit: int = HISTORY_LIMIT
 ) -> list[HistoryEntry]:

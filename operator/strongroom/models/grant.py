@@ -12,13 +12,12 @@ from pydantic import ConfigDict, Field
 
 from strongroom.models.common import (
     AGE_COLUMN,
-    HISTORY_LIMIT,
     AccountRef,
     ApiModel,
     Condition,
     CrdOptions,
     GroupName,
-    HistoryEntry,
+    History,
     ObjectName,
     PrinterColumn,
     Reason,
@@ -110,9 +109,7 @@ class GrantStatus(ApiModel):
     ended_reason: Reason | None = Field(
         None, description="Why it ended, e.g. Expired, Released, SafeBlocked, MembershipLost, Deleted."
     )
-    history: list[HistoryEntry] = Field(
-        default_factory=list, max_length=HISTORY_LIMIT, description="What happened, oldest first (bounded)."
-    )
+    history: History
 
 
 class Grant(Resource):
