@@ -49,10 +49,9 @@ def gather(ctx: OperatorContext, request: AccessRequest, now: datetime) -> Reque
             ctx.api, requester, request.spec.requester_groups, request.namespace),
         requester_verdict=verify_requester(ctx.key, request.namespace, request.spec, request.created),
         review_verdicts={r.user: verify_review(ctx.key, request.uid, r) for r in request.status.reviews},
-        account_grants=[g for g in all_grants if (g.spec.account.namespace, g.spec.account.name) == (
-            ref.namespace, ref.name)],
-        requester_grants=[g for g in all_grants if g.spec.subject.user == requester and (
-            g.spec.account.namespace, g.spec.account.name) in safe_accounts],
+        account_grants=[g for g in all_grants if g.spec.account.key == ref.key],
+        requester_grants=[g for g in all_grants
+                          if g.spec.subject.user == requester and g.spec.account.key in safe_accounts],
         now=now,
     )
 
@@ -92,12 +91,12 @@ def _issue_grant(ctx: OperatorContext, request: AccessRequest) -> None:
             raise
 
 
-def _conditions(current: list[Condition], outcome: RequestOutcome) -> list[dict[str, Any]]:
+def _conditions(current: list[Condition], outcome: RequestOutcome) -> list[Condition]:
     """The request's conditions updated by the outcome's (a repeated status keeps its transition time)."""
     merged = list(current)
     for condition in outcome.conditions:
         merged = set_condition(merged, condition)
-    return [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in merged]
+    return merged
 
 
 def _submitted(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> AccessRequest:
@@ -119,15 +118,15 @@ def _decide(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> Non
     now = datetime.now(UTC)
     outcome = decide_pending(gather(ctx, request, now))
     status = request.status
+    conditions = _conditions(status.conditions, outcome)
     changes: dict[str, Any] = {
         "approvalsRequired": outcome.approvals_required,
         "approvalsReceived": outcome.approvals_received,
-        "conditions": _conditions(status.conditions, outcome),
+        "conditions": [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in conditions],
         **({"policyHash": outcome.policy_hash} if outcome.policy_hash else {}),
     }
     if outcome.phase is _PHASE.PENDING:
-        current = [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in status.conditions]
-        if outcome.approvals_received != status.approvals_received or changes["conditions"] != current:
+        if outcome.approvals_received != status.approvals_received or conditions != status.conditions:
             transition(ctx, request, logger, changes={"phase": _PHASE.PENDING.value, **changes},
                        event="Reviewed" if status.reviews else "AwaitingApproval", message=outcome.message)
         return

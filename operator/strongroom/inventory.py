@@ -56,9 +56,9 @@ def safe_status(safe: Safe, accounts: Sequence[Account], requests: Sequence[Acce
         "conditions": [_ready(safe.status.conditions, ready, now=now, generation=safe.generation)],
         "observedGeneration": safe.generation,
         "accounts": len(mine),
-        "pendingRequests": sum(1 for r in requests if (r.spec.account.namespace, r.spec.account.name) in mine
+        "pendingRequests": sum(1 for r in requests if r.spec.account.key in mine
                                and r.status.phase is AccessRequestPhase.PENDING),
-        "activeGrants": sum(1 for g in grants if (g.spec.account.namespace, g.spec.account.name) in mine
+        "activeGrants": sum(1 for g in grants if g.spec.account.key in mine
                             and g.status.phase is GrantPhase.ACTIVE),
     }
 
@@ -71,7 +71,7 @@ def account_status(account: Account, safe: Safe | None, secret_problem: str | No
         ready = (False, "SecretUnavailable", secret_problem)
     else:
         ready = (True, "Ready", "the credential is vaulted and can be granted")
-    holders = [g for g in grants if (g.spec.account.namespace, g.spec.account.name) == (account.namespace, account.name)
+    holders = [g for g in grants if g.spec.account.key == (account.namespace, account.name)
                and g.status.phase is GrantPhase.ACTIVE]
     exclusive = safe is not None and safe.spec.policy.exclusive_checkout
     holder = holders[0] if exclusive and holders else None

@@ -22,9 +22,8 @@ from strongroom.models.safe import Safe
 
 def _write_status(ctx: OperatorContext, obj: Safe | Account, status: dict[str, Any]) -> None:
     current = obj.status.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if all(current.get(k) == v for k, v in status.items() if v is not None) and not any(
-        v is None and k in current for k, v in status.items()
-    ):
+    # A None in the merge patch removes the field, so it is "unchanged" when the field is already absent.
+    if all(current.get(k) == v for k, v in status.items()):
         return  # nothing new: no write, no event loop
     try:
         store.patch_status(ctx.api, obj, status)

@@ -189,6 +189,11 @@ class AccountRef(ApiModel):
     namespace: NamespaceName = Field(description="The namespace of the Account (and of its Safe).")
     name: ObjectName = Field(description="The name of the Account.")
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """(namespace, name): what two references to the same Account share."""
+        return self.namespace, self.name
+
 
 # --- CRD options declared next to each kind --------------------------------------------------------
 
