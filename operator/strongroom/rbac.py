@@ -16,6 +16,7 @@ SAFE_ADMIN_ROLE = "strongroom-safe-admin"
 APPROVER_ROLE = "strongroom-approver"
 REQUESTER_ROLE = "strongroom-requester"
 AUDITOR_ROLE = "strongroom-auditor"
+CATALOG_ROLE = "strongroom-catalog"
 
 KINDS = ["safes", "accounts", "accessrequests", "grants"]
 READ = ["get", "list", "watch"]
@@ -113,6 +114,9 @@ def people_roles() -> list[dict[str, Any]]:
             ],
             aggregate_to=("view",),
         ),
+        # Bound cluster-wide to the people who request or approve, so `strongroom accounts` and `pending`
+        # can find Safes and Accounts in the vault namespaces; it holds no Secret and no request.
+        _cluster_role(CATALOG_ROLE, [_rule([GROUP], ["safes", "accounts"], READ)]),
     ]
 
 

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from strongroom.cli.access import COMMANDS as ACCESS_COMMANDS
 from strongroom.cli.cluster import cluster
 from strongroom.cli.demo import demo
 from strongroom.cli.errors import CliError
@@ -21,6 +22,8 @@ def cli() -> None:
 cli.add_command(cluster)
 cli.add_command(operator_command)
 cli.add_command(demo)
+for command in ACCESS_COMMANDS:
+    cli.add_command(command)
 
 
 def main() -> None:
@@ -29,8 +32,12 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # one line, and where to read more, instead of click's usage block
+        command = exc.ctx.command_path if exc.ctx else "strongroom"
+        click.echo(f"error: {exc.format_message()} (see {command} --help)", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except CliError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -44,6 +44,8 @@ def seed(admin: client.ApiClient, vault: str, team: str, password: str, safe_spe
         _binding(team, "strongroom-requesters", rbac.REQUESTER_ROLE, [("Group", "dev")]),
         _binding(team, "strongroom-approvers", rbac.APPROVER_ROLE, [("Group", "sre-leads"), ("User", "erin")]),
         _binding(team, "strongroom-auditors", rbac.AUDITOR_ROLE, [("Group", "auditors")]),
+        {**_binding("", "strongroom-catalog", rbac.CATALOG_ROLE, [("Group", "dev"), ("Group", "sre-leads")]),
+         "kind": "ClusterRoleBinding", "metadata": {"name": "strongroom-catalog"}},
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": SECRET, "namespace": vault},
          "stringData": {"password": password, "sslmode": "require"}},
         {"apiVersion": API_VERSION, "kind": "Safe", "metadata": {"name": SAFE, "namespace": vault}, "spec": safe_spec},
