@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from pydantic import ValidationError
 
 from strongroom.cli.errors import EXIT_FORBIDDEN, EXIT_USAGE, CliError
@@ -138,6 +139,8 @@ def restore(file: Path, key_path: Path, kubeconfig: Path | None, context: str | 
     with api_client(kubeconfig, context) as api:
         try:
             done = restore_document(api, doc)
+        except ResourceNotFoundError:
+            raise CliError("the cluster does not serve Strongroom's kinds; apply crds/ first") from None
         except ApiException as exc:
             raise CliError(f"the API server refused the restore ({exc.status} {exc.reason})",
                            EXIT_FORBIDDEN if exc.status == 403 else 1) from None
