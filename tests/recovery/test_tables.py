@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from strongroom.models.accessrequest import AccessRequest
 from strongroom.recovery.document import ExportDocument, SecretRecord, manifest
+from strongroom.recovery.restore import history_configmaps, select
 from strongroom.recovery.tables import tables, to_csv, write_csv_dir
 from strongroom.report import report_rows
 
@@ -79,3 +80,16 @@ def test_report_filters_by_user_account_safe_and_period() -> None:
     assert report_rows(pairs, safes, safe="other") == []
     assert report_rows(pairs, safes, since=datetime(2026, 3, 2, tzinfo=UTC)) == []
     assert len(report_rows(pairs, safes, until=datetime(2026, 3, 2, tzinfo=UTC))) == 2
+
+
+def test_selecting_a_namespace_keeps_only_what_lives_there() -> None:
+    vault = select(DOC, {"vault"})
+    assert (len(vault.safes), len(vault.accounts), len(vault.secrets), vault.access_requests) == (1, 1, 1, [])
+    assert select(DOC, set()) is DOC
+
+
+def test_history_is_kept_as_one_inert_configmap_per_namespace() -> None:
+    (configmap,) = history_configmaps(DOC)
+    assert configmap["metadata"]["namespace"] == "team"
+    assert configmap["metadata"]["labels"] == {"strongroom.dev/restored-history": "true"}
+    assert '"r1"' in configmap["data"]["accessrequests.json"] and "password" not in str(configmap)

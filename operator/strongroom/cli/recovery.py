@@ -21,6 +21,7 @@ from strongroom.recovery import envelope, keys
 from strongroom.recovery.document import DOCUMENT_VERSION, ExportDocument
 from strongroom.recovery.export import NotAllowed, collect, record_export, require_admin
 from strongroom.recovery.restore import restore as restore_document
+from strongroom.recovery.restore import select
 from strongroom.recovery.tables import write_csv_dir
 
 kubeconfig_option = click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path),
@@ -130,15 +131,18 @@ def decrypt(file: Path, key_path: Path, output: str, out_dir: Path | None) -> No
 @click.command()
 @click.argument("file", type=FILE)
 @click.option("--key", "key_path", required=True, type=FILE, help="The PEM private key the export was made for.")
+@click.option("-n", "--namespace", "namespaces", multiple=True,
+              help="Restore only what lives in this namespace (repeatable; default: everything).")
 @kubeconfig_option
 @context_option
-def restore(file: Path, key_path: Path, kubeconfig: Path | None, context: str | None) -> None:
+def restore(file: Path, key_path: Path, namespaces: tuple[str, ...], kubeconfig: Path | None,
+            context: str | None) -> None:
     """Recreate the Safes, Accounts and their Secrets of an export; its requests and Grants become
     read-only history (a ConfigMap per namespace), never live access. Running it twice changes nothing."""
     header, doc = _open(file, key_path)
     with api_client(kubeconfig, context) as api:
         try:
-            done = restore_document(api, doc)
+            done = restore_document(api, select(doc, set(namespaces)))
         except ResourceNotFoundError:
             raise CliError("the cluster does not serve Strongroom's kinds; apply crds/ first") from None
         except ApiException as exc:

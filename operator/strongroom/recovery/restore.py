@@ -43,6 +43,22 @@ def history_configmaps(doc: ExportDocument) -> list[dict[str, Any]]:
     ]
 
 
+def select(doc: ExportDocument, namespaces: set[str]) -> ExportDocument:
+    """Only what lives in `namespaces` (every namespace when empty), to restore one vault of many."""
+    if not namespaces:
+        return doc
+
+    def mine(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [item for item in items if item["metadata"]["namespace"] in namespaces]
+
+    return doc.model_copy(update={
+        "namespaces": [n for n in doc.namespaces if n.name in namespaces],
+        "secrets": [s for s in doc.secrets if s.namespace in namespaces],
+        "safes": mine(doc.safes), "accounts": mine(doc.accounts),
+        "access_requests": mine(doc.access_requests), "grants": mine(doc.grants),
+    })
+
+
 def restore(api: client.ApiClient, doc: ExportDocument) -> Restored:
     namespaces = {n.name: n.labels for n in doc.namespaces}
     for item in [*doc.access_requests, *doc.grants]:
