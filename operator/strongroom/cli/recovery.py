@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from kubernetes.client.exceptions import ApiException
@@ -28,9 +30,10 @@ kubeconfig_option = click.option("--kubeconfig", type=click.Path(dir_okay=False,
                                  help="Default: $KUBECONFIG or ~/.kube/config.")
 context_option = click.option("--context", help="The kubeconfig context to use.")
 FILE = click.Path(dir_okay=False, path_type=Path)
+K = TypeVar("K")
 
 
-def _key(loader, path: Path):  # type: ignore[no-untyped-def]
+def _key(loader: Callable[[Path], K], path: Path) -> K:
     try:
         return loader(path)
     except keys.KeyFileError as exc:
