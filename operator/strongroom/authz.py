@@ -38,3 +38,20 @@ def is_admin(api: client.ApiClient, user: str, groups: Sequence[str], namespace:
 
 def can_read_secrets(api: client.ApiClient, user: str, groups: Sequence[str], namespace: str) -> bool:
     return may(api, user, groups, verb="get", resource="secrets", namespace=namespace)
+
+
+def self_may(api: client.ApiClient, *, verb: str, resource: str, namespace: str = "", group: str = "") -> bool:
+    """May the caller of `api` do this? (SelfSubjectAccessReview; namespace "" means every namespace)"""
+    review = client.AuthorizationV1Api(api).create_self_subject_access_review(
+        client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
+            resource_attributes=client.V1ResourceAttributes(
+                verb=verb, resource=resource, group=group, namespace=namespace or None)))
+    )
+    return bool(review.status.allowed)
+
+
+def whoami(api: client.ApiClient) -> str:
+    """The authenticated user name of `api`'s caller (SelfSubjectReview)."""
+    review = client.AuthenticationV1Api(api).create_self_subject_review(
+        client.V1SelfSubjectReview(metadata=client.V1ObjectMeta()))
+    return str(review.status.user_info.username)

@@ -111,6 +111,8 @@ def people_roles() -> list[dict[str, Any]]:
                 _rule([GROUP], KINDS, READ),
                 _rule([""], ["events"], READ),
                 _rule(["events.k8s.io"], ["events"], READ),
+                # restored request history (strongroom restore); only this one ConfigMap by name
+                {**_rule([""], ["configmaps"], ["get"]), "resourceNames": ["strongroom-restored-history"]},
             ],
             aggregate_to=("view",),
         ),

@@ -11,6 +11,7 @@ from kubernetes.client.exceptions import ApiException
 from rich.console import Console
 from rich.table import Table
 
+from strongroom import authz
 from strongroom.cli.cluster import dir_option
 from strongroom.cli.errors import CliError
 from strongroom.demo import play
@@ -30,12 +31,7 @@ QUESTIONS = (
 
 def _may(api: client.ApiClient, verb: str, resource: str, namespace: str | None) -> bool:
     group = "authorization.k8s.io" if resource == "subjectaccessreviews" else ""
-    review = client.AuthorizationV1Api(api).create_self_subject_access_review(
-        client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
-            resource_attributes=client.V1ResourceAttributes(
-                verb=verb, resource=resource, group=group, namespace=namespace)))
-    )
-    return bool(review.status.allowed)
+    return authz.self_may(api, verb=verb, resource=resource, group=group, namespace=namespace or "")
 
 
 @click.command()

@@ -11,6 +11,8 @@ from strongroom.cli.cluster import cluster
 from strongroom.cli.demo import demo
 from strongroom.cli.errors import CliError
 from strongroom.cli.operator_cmd import operator_command
+from strongroom.cli.recovery import decrypt, export, keygen, restore
+from strongroom.cli.report import report
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,6 +24,11 @@ def cli() -> None:
 cli.add_command(cluster)
 cli.add_command(operator_command)
 cli.add_command(demo)
+cli.add_command(keygen)
+cli.add_command(export)
+cli.add_command(decrypt)
+cli.add_command(restore)
+cli.add_command(report)
 for command in ACCESS_COMMANDS:
     cli.add_command(command)
 

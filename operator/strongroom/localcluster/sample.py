@@ -27,7 +27,7 @@ class Sample:
     account: str = ACCOUNT
 
 
-def _binding(namespace: str, name: str, role: str, subjects: list[tuple[str, str]]) -> dict[str, Any]:
+def binding(namespace: str, name: str, role: str, subjects: list[tuple[str, str]]) -> dict[str, Any]:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
         "metadata": {"name": name, "namespace": namespace},
@@ -40,11 +40,11 @@ def seed(admin: client.ApiClient, vault: str, team: str, password: str, safe_spe
     """Apply the sample as `admin`. `safe_spec` is the Safe's spec; its policy delivers to `team`."""
     apply(admin, [
         *({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in (vault, team)),
-        _binding(vault, "strongroom-operator-vault-access", rbac.VAULT_ACCESS_ROLE, [("User", OPERATOR_USER)]),
-        _binding(team, "strongroom-requesters", rbac.REQUESTER_ROLE, [("Group", "dev")]),
-        _binding(team, "strongroom-approvers", rbac.APPROVER_ROLE, [("Group", "sre-leads"), ("User", "erin")]),
-        _binding(team, "strongroom-auditors", rbac.AUDITOR_ROLE, [("Group", "auditors")]),
-        {**_binding("", "strongroom-catalog", rbac.CATALOG_ROLE, [("Group", "dev"), ("Group", "sre-leads")]),
+        binding(vault, "strongroom-operator-vault-access", rbac.VAULT_ACCESS_ROLE, [("User", OPERATOR_USER)]),
+        binding(team, "strongroom-requesters", rbac.REQUESTER_ROLE, [("Group", "dev")]),
+        binding(team, "strongroom-approvers", rbac.APPROVER_ROLE, [("Group", "sre-leads"), ("User", "erin")]),
+        binding(team, "strongroom-auditors", rbac.AUDITOR_ROLE, [("Group", "auditors")]),
+        {**binding("", "strongroom-catalog", rbac.CATALOG_ROLE, [("Group", "dev"), ("Group", "sre-leads")]),
          "kind": "ClusterRoleBinding", "metadata": {"name": "strongroom-catalog"}},
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": SECRET, "namespace": vault},
          "stringData": {"password": password, "sslmode": "require"}},
