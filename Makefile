@@ -15,6 +15,11 @@ test: $(INSTALLED) controlplane lint
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
+# Regenerate what the models and rbac.py define: crds/ and the chart's generated files.
+crds: $(INSTALLED)
+	$(BIN)/python -m strongroom.crdgen
+	$(BIN)/python -m strongroom.chartgen
+
 down: $(INSTALLED)
 	$(BIN)/strongroom cluster down
 

@@ -79,6 +79,22 @@ def port_in_use(port: int) -> bool:
     return False
 
 
+def write_kubeconfig(path: Path, server: str, ca_pem: bytes, name: str, token: str) -> Path:
+    """A kubeconfig (mode 0600) for one identity that authenticates with a bearer token."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "strongroom-local", "cluster": {
+            "server": server, "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "users": [{"name": name, "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": "strongroom-local", "user": name, "namespace": "default"}}],
+        "current-context": name,
+    }
+    path.touch(mode=0o600)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
 def die_with_parent() -> None:
     """Runs in the child before exec: the kernel kills it when the starting thread exits. SIGKILL,
     because kube-apiserver's graceful shutdown can outlast a test run's patience."""
@@ -252,22 +268,10 @@ class LocalCluster:
         return tokens
 
     def _write_kubeconfigs(self, state: ClusterState, tokens: dict[str, str]) -> None:
-        ca_data = base64.b64encode((self.pki_dir / "ca.crt").read_bytes()).decode()
+        ca_pem = (self.pki_dir / "ca.crt").read_bytes()
         for user in (*USERS, CONTROLLER_MANAGER):
             name = user.name.removeprefix("system:")
-            config = {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "strongroom-local", "cluster": {
-                    "server": state.server, "certificate-authority-data": ca_data}}],
-                "users": [{"name": name, "user": {"token": tokens[user.name]}}],
-                "contexts": [{"name": name, "context": {
-                    "cluster": "strongroom-local", "user": name, "namespace": "default"}}],
-                "current-context": name,
-            }
-            path = self.kubeconfig_dir / f"{name}.kubeconfig"
-            path.touch(mode=0o600)
-            path.write_text(yaml.safe_dump(config, sort_keys=False))
+            write_kubeconfig(self.kubeconfig_dir / f"{name}.kubeconfig", state.server, ca_pem, name, tokens[user.name])
 
     def _bootstrap(self, state: ClusterState) -> None:
         """Install Strongroom's ClusterRoles and bind the operator's identity to its own role only."""

@@ -47,9 +47,11 @@ class LocalOperator:
             return False
 
 
-def start(kubeconfig: Path, log: Path, *extra: str, tied: bool = False, timeout: float = 60) -> LocalOperator:
-    """Start the operator as the identity of `kubeconfig`; `tied` makes it die with this process."""
-    webhook_port = free_port()
+def start(kubeconfig: Path, log: Path, *extra: str, tied: bool = False, timeout: float = 60,
+          webhook_port: int | None = None) -> LocalOperator:
+    """Start the operator as the identity of `kubeconfig`; `tied` makes it die with this process.
+    The webhook listens on `webhook_port` (default: a free one)."""
+    webhook_port = webhook_port or free_port()
     health = f"http://127.0.0.1:{free_port()}/healthz"
     command = [
         sys.executable, "-m", "strongroom", "operator", "--kubeconfig", str(kubeconfig),
