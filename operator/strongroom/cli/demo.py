@@ -14,7 +14,7 @@ from rich.table import Table
 from strongroom import authz
 from strongroom.cli.cluster import dir_option
 from strongroom.cli.errors import CliError
-from strongroom.demo import play
+from strongroom.demo import DemoStepFailed, play
 from strongroom.kube import api_client
 from strongroom.localcluster.binaries import BinariesMissing
 from strongroom.localcluster.controlplane import ClusterError, LocalCluster
@@ -26,7 +26,6 @@ QUESTIONS = (
     ("create", "namespaces", None),
     ("create", "subjectaccessreviews", None),
 )
-
 
 
 def _may(api: client.ApiClient, verb: str, resource: str, namespace: str | None) -> bool:
@@ -59,7 +58,7 @@ def demo(directory: Path) -> None:
     console.print(f"Each user's kubeconfig: {local.kubeconfig_dir}/USER.kubeconfig")
     try:
         play(local, console)
-    except TimeoutError as exc:
+    except (TimeoutError, DemoStepFailed) as exc:
         raise CliError(str(exc)) from exc
     except ApiException as exc:
         raise CliError(f"the API server refused a demo step ({exc.status} {exc.reason}); see {local.logs_dir}") from exc
