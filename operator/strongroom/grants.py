@@ -25,6 +25,7 @@ from strongroom.models.grant import Grant
 from strongroom.models.lifecycle import AccessRequestPhase, GrantPhase, is_terminal
 from strongroom.models.safe import Safe
 from strongroom.policy.request_decision import eligibility_lost
+from strongroom.rotation.protocol import PENDING_KEY, delivery_held
 from strongroom.transitions import transition
 
 Logger = logging.Logger | logging.LoggerAdapter[Any]
@@ -96,6 +97,17 @@ def standing(ctx: OperatorContext, grant: Grant, now: datetime) -> Standing:
     return Standing(account, safe)
 
 
+ROTATION_WAIT = 0.5  # seconds between looks while the Account's password is being rotated
+
+
+def rotation_hold(ctx: OperatorContext, account: Account) -> bool:
+    """Whether delivery waits for a rotation of `account` (pending, or owed to a grant that ended)."""
+    if account.spec.rotation is None:
+        return False
+    mine = [g for g in store.list_all(ctx.api, Grant) if g.spec.account.key == (account.namespace, account.name)]
+    return delivery_held(account, mine, PENDING_KEY in material(ctx, account))
+
+
 def end(ctx: OperatorContext, grant: Grant, phase: GrantPhase, reason: str, message: str, *, logger: Logger,
         actor: str | None = None) -> None:
     """Record the end, then delete the Secret. In this order, a writer that raced us and created the
@@ -141,6 +153,8 @@ def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
         end(ctx, grant, GrantPhase.REVOKED, found.reason, found.message, logger=logger)
         return None
     try:
+        if rotation_hold(ctx, found.account):
+            return ROTATION_WAIT
         write_secret(ctx, grant, found.account, found.safe.name)
     except (MaterialMissing, CredentialUnreadable) as missing:
         end(ctx, grant, GrantPhase.REVOKED, "CredentialUnavailable", str(missing), logger=logger)

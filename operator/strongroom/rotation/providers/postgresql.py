@@ -1,0 +1,52 @@
+"""The postgresql provider: log in with the management credential and ALTER ROLE ... PASSWORD."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from strongroom.rotation.protocol import Works
+from strongroom.rotation.providers.base import Target, TargetUnavailable
+
+CONNECT_TIMEOUT = 5
+
+
+def _connect(target: Target, user: str, password: str, dbname: str) -> psycopg.Connection:
+    account = target.account
+    return psycopg.connect(host=account.spec.host, port=account.spec.port or 5432, user=user, password=password,
+                           dbname=dbname, connect_timeout=CONNECT_TIMEOUT, autocommit=True)
+
+
+def _database(target: Target) -> str:
+    management = target.account.spec.rotation.management if target.account.spec.rotation else None
+    return management.database if management else "postgres"
+
+
+def _unavailable(target: Target, error: psycopg.Error) -> TargetUnavailable:
+    # libpq's messages name host, port and user, never the password.
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    where = f"{target.account.spec.host}:{target.account.spec.port or 5432}"
+    return TargetUnavailable(f"postgresql {where}: {first}"[:500])
+
+
+class PostgresProvider:
+    def set_password(self, target: Target, old: str, new: str) -> None:
+        rotation = target.account.spec.rotation
+        if rotation is None or rotation.management is None or target.management_password is None:
+            raise TargetUnavailable("the postgresql provider needs spec.rotation.management and its Secret")
+        try:
+            with _connect(target, rotation.management.username, target.management_password, _database(target)) as conn:
+                conn.execute(sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(
+                    sql.Identifier(target.account.spec.username), sql.Literal(new)))
+        except psycopg.Error as error:
+            raise _unavailable(target, error) from None
+
+    def which_works(self, target: Target, old: str, new: str) -> Works:
+        for candidate, works in ((new, Works.NEW), (old, Works.OLD)):
+            try:
+                _connect(target, target.account.spec.username, candidate, _database(target)).close()
+                return works
+            except psycopg.OperationalError:
+                continue  # refused, or the server is down: try the other one
+        return Works.UNKNOWN
