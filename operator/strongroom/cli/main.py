@@ -10,6 +10,7 @@ from strongroom.cli.cluster import cluster
 from strongroom.cli.demo import demo
 from strongroom.cli.errors import CliError
 from strongroom.cli.operator_cmd import operator_command
+from strongroom.cli.rotate import rotate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +22,7 @@ def cli() -> None:
 cli.add_command(cluster)
 cli.add_command(operator_command)
 cli.add_command(demo)
+cli.add_command(rotate)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ class Sample:
     account: str = ACCOUNT
 
 
-def _binding(namespace: str, name: str, role: str, subjects: list[tuple[str, str]]) -> dict[str, Any]:
+def role_binding(namespace: str, name: str, role: str, subjects: list[tuple[str, str]]) -> dict[str, Any]:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
         "metadata": {"name": name, "namespace": namespace},
@@ -40,10 +40,10 @@ def seed(admin: client.ApiClient, vault: str, team: str, password: str, safe_spe
     """Apply the sample as `admin`. `safe_spec` is the Safe's spec; its policy delivers to `team`."""
     apply(admin, [
         *({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in (vault, team)),
-        _binding(vault, "strongroom-operator-vault-access", rbac.VAULT_ACCESS_ROLE, [("User", OPERATOR_USER)]),
-        _binding(team, "strongroom-requesters", rbac.REQUESTER_ROLE, [("Group", "dev")]),
-        _binding(team, "strongroom-approvers", rbac.APPROVER_ROLE, [("Group", "sre-leads"), ("User", "erin")]),
-        _binding(team, "strongroom-auditors", rbac.AUDITOR_ROLE, [("Group", "auditors")]),
+        role_binding(vault, "strongroom-operator-vault-access", rbac.VAULT_ACCESS_ROLE, [("User", OPERATOR_USER)]),
+        role_binding(team, "strongroom-requesters", rbac.REQUESTER_ROLE, [("Group", "dev")]),
+        role_binding(team, "strongroom-approvers", rbac.APPROVER_ROLE, [("Group", "sre-leads"), ("User", "erin")]),
+        role_binding(team, "strongroom-auditors", rbac.AUDITOR_ROLE, [("Group", "auditors")]),
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": SECRET, "namespace": vault},
          "stringData": {"password": password, "sslmode": "require"}},
         {"apiVersion": API_VERSION, "kind": "Safe", "metadata": {"name": SAFE, "namespace": vault}, "spec": safe_spec},
