@@ -49,11 +49,13 @@ def on_postgres(world: World, postgres: PostgresServer, rotation: dict[str, Any]
                                                                         sql.Literal(world.password)))
     world.core("admin").create_namespaced_secret(world.vault, {
         "metadata": {"name": MANAGEMENT_SECRET}, "stringData": {"password": postgres.password}})
-    set_rotation(world, {"provider": "postgresql", "management": {"username": SUPERUSER,
-                                                                  "secretRef": {"name": MANAGEMENT_SECRET}},
-                         **rotation},
-                 type="postgresql", host="127.0.0.1", port=postgres.port, username=role)
+    set_rotation(world, {"provider": "postgresql", **rotation}, type="postgresql", host="127.0.0.1",
+                 port=postgres.port, username=role, management=management(postgres))
     return role
+
+
+def management(postgres: PostgresServer) -> dict[str, Any]:
+    return {"username": SUPERUSER, "secretRef": {"name": MANAGEMENT_SECRET}}
 
 
 def events_text(world: World) -> str:

@@ -70,6 +70,11 @@ class ManagementCredential(ApiModel):
     )
 
 
+class AccountMode(enum.StrEnum):
+    STATIC = "static"
+    DYNAMIC = "dynamic"
+
+
 class RotationSpec(ApiModel):
     """When and how the Account's password is changed."""
 
@@ -80,9 +85,6 @@ class RotationSpec(ApiModel):
         description="local (only the vault is updated) or postgresql (the role's password is changed on the server).",
     )
     password_policy: PasswordPolicy = Field(default_factory=PasswordPolicy, description="The new password's shape.")
-    management: ManagementCredential | None = Field(
-        None, description="For the postgresql provider: the login that may change the role's password."
-    )
     requested_at: Time | None = Field(
         None, description="Set (e.g. by `strongroom rotate`) to ask for a rotation now; newer than the last one."
     )
@@ -90,6 +92,11 @@ class RotationSpec(ApiModel):
 
 class AccountSpec(ApiModel):
     """What the credential is and where its material is kept."""
+
+    model_config = ApiModel.model_config | {"json_schema_extra": validations(cel(
+        "!has(self.mode) || self.mode != 'dynamic' || (self.type == 'postgresql' && has(self.templateRole) "
+        "&& has(self.management))",
+        "mode dynamic needs type postgresql, templateRole and management"))}
 
     safe: ObjectName = Field(
         description="The name of the Safe (in the same namespace) whose policy governs this Account. "
@@ -112,6 +119,17 @@ class AccountSpec(ApiModel):
         description="Extra non-secret key/values delivered with the credential (custom fields, a URL, notes).",
     )
     rotation: RotationSpec | None = Field(None, description="Password rotation; none when unset.")
+    management: ManagementCredential | None = Field(
+        None, description="For postgresql rotation and dynamic mode: the login that may change and create roles."
+    )
+    mode: AccountMode = Field(
+        AccountMode.STATIC,
+        description="static (the vaulted password is delivered) or dynamic (postgresql: a fresh login role per grant, "
+        "member of templateRole, valid until the grant's notAfter, dropped when it ends).",
+    )
+    template_role: Annotated[str, Field(min_length=1, max_length=63)] | None = Field(
+        None, description="For dynamic mode: the role whose privileges each per-grant role inherits."
+    )
 
 
 class RotationResult(enum.StrEnum):

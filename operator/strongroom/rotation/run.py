@@ -16,7 +16,7 @@ from kubernetes.client.exceptions import ApiException
 
 from strongroom import events, store
 from strongroom.context import OperatorContext
-from strongroom.grants import CredentialUnreadable, material
+from strongroom.grants import CredentialUnreadable, management_target, material
 from strongroom.models.account import Account, RotationResult, RotationStatus
 from strongroom.models.api import GROUP, VERSION
 from strongroom.models.common import format_time
@@ -32,7 +32,7 @@ from strongroom.rotation.protocol import (
     recover,
     rotation_reason,
 )
-from strongroom.rotation.providers import Target, TargetUnavailable, provider_for
+from strongroom.rotation.providers import TargetUnavailable, provider_for
 
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 CRASH_AT = "STRONGROOM_TEST_CRASH_AT"
@@ -50,16 +50,6 @@ def _b64(value: str) -> str:
 
 def _patch_secret(ctx: OperatorContext, account: Account, body: dict[str, Any]) -> None:
     client.CoreV1Api(ctx.api).patch_namespaced_secret(account.spec.secret_ref.name, account.namespace, body)
-
-
-def _target(ctx: OperatorContext, account: Account) -> Target:
-    management = account.spec.rotation.management if account.spec.rotation else None
-    if management is None:
-        return Target(account)
-    found = material(ctx, account.model_copy(update={"spec": account.spec.model_copy(
-        update={"secret_ref": management.secret_ref})}))
-    password = found.get(management.secret_ref.password_key)
-    return Target(account, password.decode() if password is not None else None)
 
 
 def _write_status(ctx: OperatorContext, account: Account, changes: dict[str, Any]) -> None:
@@ -111,7 +101,7 @@ def finish_pending(ctx: OperatorContext, account: Account, found: dict[str, byte
     old = found.get(account.spec.secret_ref.password_key, b"").decode()
     new = found[PENDING_KEY].decode()
     provider = provider_for(rotation.provider) if rotation else None
-    action = recover(provider.which_works(_target(ctx, account), old, new)) if provider else Action.ROLL_BACK
+    action = recover(provider.which_works(management_target(ctx, account), old, new)) if provider else Action.ROLL_BACK
     if action is Action.COMMIT:
         _commit(ctx, account, new)
         _succeeded(ctx, account, logger, "an interrupted rotation was completed: the new password works on the target")
@@ -137,7 +127,7 @@ def rotate(ctx: OperatorContext, account: Account, reason: str, logger: Logger) 
         "data": {PENDING_KEY: _b64(new)}})
     _crash_point("pending-recorded")
     try:
-        provider_for(rotation.provider).set_password(_target(ctx, account), old, new)
+        provider_for(rotation.provider).set_password(management_target(ctx, account), old, new)
     except TargetUnavailable as down:
         _roll_back_if_old_works(ctx, account, old, new)
         _failed(ctx, account, logger, f"rotation ({reason}) failed: {down}")
@@ -151,7 +141,7 @@ def rotate(ctx: OperatorContext, account: Account, reason: str, logger: Logger) 
 def _roll_back_if_old_works(ctx: OperatorContext, account: Account, old: str, new: str) -> None:
     # A failed change leaves pending in place unless the target positively still takes the old one.
     rotation = account.spec.rotation
-    if rotation and recover(provider_for(rotation.provider).which_works(_target(ctx, account), old, new)) \
+    if rotation and recover(provider_for(rotation.provider).which_works(management_target(ctx, account), old, new)) \
             is Action.ROLL_BACK:
         _roll_back(ctx, account)
 

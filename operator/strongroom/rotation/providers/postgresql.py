@@ -18,7 +18,7 @@ def _connect(target: Target, user: str, password: str, dbname: str) -> psycopg.C
 
 
 def _database(target: Target) -> str:
-    management = target.account.spec.rotation.management if target.account.spec.rotation else None
+    management = target.account.spec.management
     return management.database if management else "postgres"
 
 
@@ -30,13 +30,21 @@ def _unavailable(target: Target, error: psycopg.Error) -> TargetUnavailable:
     return TargetUnavailable(f"postgresql {where}: {first}"[:500])
 
 
+def management_connection(target: Target) -> psycopg.Connection:
+    """A connection as the Account's management login; TargetUnavailable when it is not configured."""
+    management = target.account.spec.management
+    if management is None or target.management_password is None:
+        raise TargetUnavailable("postgresql needs spec.management and its Secret")
+    try:
+        return _connect(target, management.username, target.management_password, _database(target))
+    except psycopg.Error as error:
+        raise _unavailable(target, error) from None
+
+
 class PostgresProvider:
     def set_password(self, target: Target, old: str, new: str) -> None:
-        rotation = target.account.spec.rotation
-        if rotation is None or rotation.management is None or target.management_password is None:
-            raise TargetUnavailable("the postgresql provider needs spec.rotation.management and its Secret")
         try:
-            with _connect(target, rotation.management.username, target.management_password, _database(target)) as conn:
+            with management_connection(target) as conn:
                 conn.execute(sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(
                     sql.Identifier(target.account.spec.username), sql.Literal(new)))
         except psycopg.Error as error:
