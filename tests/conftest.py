@@ -18,6 +18,7 @@ from strongroom.localcluster.operator_process import LocalOperator
 from strongroom.localcluster.operator_process import start as start_local_operator
 from strongroom.localcluster.users import OPERATOR_USER, USER_NAMES
 from strongroom.webhooks import remove_configurations
+from tests.postgres import PostgresServer, start_server
 from tests.waiting import eventually
 from tests.world import World, build_world
 
@@ -124,3 +125,13 @@ def make_world(clients: dict[str, client.ApiClient], crds: list[dict]) -> Iterat
 @pytest.fixture
 def world(make_world: Callable[..., World]) -> World:
     return make_world()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on a free local port for the whole run; the superuser is `postgres`."""
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.cleanup()

@@ -12,6 +12,7 @@ from strongroom.delivery import MaterialMissing, delivered_secret, label_value, 
 from strongroom.models.account import Account
 from strongroom.models.common import DNS1123_SUBDOMAIN_PATTERN
 from strongroom.models.grant import Grant
+from strongroom.rotation.protocol import PENDING_KEY
 from tests.policy.builders import account, grant
 
 PASSWORD = b"hunter2-\xff\x00binary"
@@ -47,6 +48,11 @@ def test_the_password_is_read_from_the_accounts_password_key() -> None:
     assert data["password"] == b"s3cret"
     assert data["ca.crt"] == b"CERT"
     assert "pw" not in data
+
+
+def test_a_pending_rotation_password_is_never_delivered() -> None:
+    data = decoded(deliver(material={"password": PASSWORD, PENDING_KEY: b"next-one"}))
+    assert PENDING_KEY not in data and b"next-one" not in data.values()
 
 
 def test_other_material_and_fields_are_delivered_but_never_replace_username_or_password() -> None:

@@ -16,6 +16,7 @@ from strongroom.models.account import Account, AccountType
 from strongroom.models.api import API_VERSION
 from strongroom.models.common import format_time
 from strongroom.models.grant import Grant
+from strongroom.rotation.protocol import PENDING_KEY
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 GRANT_LABEL = "strongroom.dev/grant"
@@ -78,7 +79,8 @@ def delivered_secret(
         if not _SECRET_KEY.fullmatch(name):
             raise ValueError(f"field {name!r} of account {account.namespace}/{account.name} is not a valid Secret key")
         declared.setdefault(name, value.encode())
-    rest = {name: value for name, value in material.items() if name != password_key and name not in declared}
+    rest = {name: value for name, value in material.items()
+            if name not in (password_key, PENDING_KEY) and name not in declared}
     data = {name: base64.b64encode(value).decode() for name, value in {**declared, **rest}.items()}
     return {
         "apiVersion": "v1",

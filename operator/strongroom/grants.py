@@ -19,12 +19,15 @@ from strongroom.context import OperatorContext
 from strongroom.delivery import MaterialMissing, delivered_secret
 from strongroom.identity.signing import verify_issuer
 from strongroom.models.accessrequest import AccessRequest
-from strongroom.models.account import Account
+from strongroom.models.account import Account, PasswordPolicy
 from strongroom.models.common import format_time
 from strongroom.models.grant import Grant
 from strongroom.models.lifecycle import AccessRequestPhase, GrantPhase, is_terminal
 from strongroom.models.safe import Safe
 from strongroom.policy.request_decision import eligibility_lost
+from strongroom.rotation import dynamic, passwords
+from strongroom.rotation.protocol import PENDING_KEY, delivery_held
+from strongroom.rotation.providers.base import Target, TargetUnavailable
 from strongroom.transitions import transition
 
 Logger = logging.Logger | logging.LoggerAdapter[Any]
@@ -48,6 +51,46 @@ def material(ctx: OperatorContext, account: Account) -> dict[str, bytes]:
                 "strongroom-vault-access there") from None
         raise
     return {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
+
+
+def management_target(ctx: OperatorContext, account: Account) -> Target:
+    """The Account with its management password (read from the Secret spec.management names), if any."""
+    management = account.spec.management
+    if management is None:
+        return Target(account)
+    found = material(ctx, account.model_copy(update={"spec": account.spec.model_copy(
+        update={"secret_ref": management.secret_ref})}))
+    password = found.get(management.secret_ref.password_key)
+    return Target(account, password.decode() if password is not None else None)
+
+
+def write_dynamic_secret(ctx: OperatorContext, grant: Grant, account: Account, safe_name: str) -> None:
+    """Deliver a per-grant role: an existing role proves its Secret was written; otherwise start over."""
+    target = management_target(ctx, account)
+    role = dynamic.role_name(grant)
+    if dynamic.role_exists(target, role):
+        return
+    delete_secret(ctx, grant)
+    policy = account.spec.rotation.password_policy if account.spec.rotation else PasswordPolicy()
+    password = passwords.generate(policy)
+    as_role = account.model_copy(update={"spec": account.spec.model_copy(update={"username": role})})
+    body = delivered_secret(grant, as_role, {account.spec.secret_ref.password_key: password.encode()}, safe_name,
+                            grant.uid)
+    client.CoreV1Api(ctx.api).create_namespaced_secret(grant.namespace, body)
+    dynamic.create_role(target, grant, role, password)
+
+
+def withdraw(ctx: OperatorContext, grant: Grant, logger: Logger) -> None:
+    """Delete the delivered Secret and, for a dynamic Account, drop the grant's role on the server."""
+    delete_secret(ctx, grant)
+    account = store.get(ctx.api, Account, grant.spec.account.namespace, grant.spec.account.name)
+    if account is None or not dynamic.is_dynamic(account):
+        return
+    try:
+        dynamic.drop_role(management_target(ctx, account), dynamic.role_name(grant))
+    except (TargetUnavailable, CredentialUnreadable) as down:
+        # The role still expires at notAfter (VALID UNTIL); say so rather than fail the end.
+        logger.warning(f"RoleNotDropped: {down}; it cannot log in after {format_time(grant.spec.not_after)}")
 
 
 def write_secret(ctx: OperatorContext, grant: Grant, account: Account, safe_name: str) -> None:
@@ -96,6 +139,18 @@ def standing(ctx: OperatorContext, grant: Grant, now: datetime) -> Standing:
     return Standing(account, safe)
 
 
+TARGET_RETRY = 2.0  # seconds before trying a database that did not answer again
+ROTATION_WAIT = 0.5  # seconds between looks while the Account's password is being rotated
+
+
+def rotation_hold(ctx: OperatorContext, account: Account) -> bool:
+    """Whether delivery waits for a rotation of `account` (pending, or owed to a grant that ended)."""
+    if account.spec.rotation is None:
+        return False
+    mine = [g for g in store.list_all(ctx.api, Grant) if g.spec.account.key == (account.namespace, account.name)]
+    return delivery_held(account, mine, PENDING_KEY in material(ctx, account))
+
+
 def end(ctx: OperatorContext, grant: Grant, phase: GrantPhase, reason: str, message: str, *, logger: Logger,
         actor: str | None = None) -> None:
     """Record the end, then delete the Secret. In this order, a writer that raced us and created the
@@ -110,7 +165,7 @@ def end(ctx: OperatorContext, grant: Grant, phase: GrantPhase, reason: str, mess
     }
     written = transition(ctx, grant, logger, changes=changes, event=phase.value, message=message, actor=actor,
                          warning=phase is GrantPhase.REVOKED)
-    delete_secret(ctx, grant)
+    withdraw(ctx, grant, logger)
     follow(ctx, Grant.from_object(written), logger)
 
 
@@ -128,7 +183,7 @@ def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
     now = datetime.now(UTC)
     phase = grant.status.phase
     if is_terminal(phase):
-        delete_secret(ctx, grant)  # an operator stopped between recording the end and deleting
+        withdraw(ctx, grant, logger)  # an operator stopped between recording the end and deleting
         return None
     if now >= grant.spec.not_after:
         end(ctx, grant, GrantPhase.EXPIRED, "Expired", f"the window ended at {format_time(grant.spec.not_after)}",
@@ -141,7 +196,15 @@ def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
         end(ctx, grant, GrantPhase.REVOKED, found.reason, found.message, logger=logger)
         return None
     try:
-        write_secret(ctx, grant, found.account, found.safe.name)
+        if rotation_hold(ctx, found.account):
+            return ROTATION_WAIT
+        if dynamic.is_dynamic(found.account):
+            write_dynamic_secret(ctx, grant, found.account, found.safe.name)
+        else:
+            write_secret(ctx, grant, found.account, found.safe.name)
+    except TargetUnavailable as down:
+        logger.warning(f"TargetUnavailable: {down}; retrying")
+        return TARGET_RETRY
     except (MaterialMissing, CredentialUnreadable) as missing:
         end(ctx, grant, GrantPhase.REVOKED, "CredentialUnavailable", str(missing), logger=logger)
         return None

@@ -283,8 +283,8 @@ def test_an_object_read_from_the_api_dumps_back_exactly(kind: type[Resource], ob
 
 
 def test_fields_this_version_does_not_know_are_ignored_when_parsing() -> None:
-    newer = {**ACCOUNT, "spec": {**ACCOUNT["spec"], "rotation": {"onRelease": True}}}
-    assert "rotation" not in Account.from_object(newer).to_object()["spec"]
+    newer = {**ACCOUNT, "spec": {**ACCOUNT["spec"], "checkoutNotes": {"onRelease": True}}}
+    assert "checkoutNotes" not in Account.from_object(newer).to_object()["spec"]
 
 
 def test_an_object_without_status_gets_the_initial_one() -> None:

@@ -13,6 +13,7 @@ from strongroom.cli.errors import CliError
 from strongroom.cli.operator_cmd import operator_command
 from strongroom.cli.recovery import decrypt, export, keygen, restore
 from strongroom.cli.report import report
+from strongroom.cli.rotate import rotate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +32,7 @@ cli.add_command(restore)
 cli.add_command(report)
 for command in ACCESS_COMMANDS:
     cli.add_command(command)
+cli.add_command(rotate)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from strongroom.models.account import Account
 from strongroom.models.api import GROUP, VERSION
 from strongroom.models.grant import Grant
 from strongroom.models.safe import Safe
+from strongroom.rotation import run
 
 
 def _write_status(ctx: OperatorContext, obj: Safe | Account, status: dict[str, Any]) -> None:
@@ -81,3 +82,16 @@ def on_account(body: kopf.Body, memo: kopf.Memo, type: str = "TIMER", **_: Any) 
     status = inventory.account_status(account, safe, _secret_problem(ctx, account), store.list_all(ctx.api, Grant),
                                       datetime.now(UTC))
     _write_status(ctx, account, status)
+
+
+def _rotates(spec: kopf.Spec, **_: Any) -> bool:
+    return bool(spec.get("rotation"))
+
+
+@kopf.timer(GROUP, VERSION, "accounts", interval=1, idle=0, backoff=2, when=_rotates)
+def keep_rotation(name: str, namespace: str, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    """Finish interrupted rotations and rotate when due: on request, after a grant ended, on schedule."""
+    ctx: OperatorContext = memo.ctx
+    account = store.get(ctx.api, Account, namespace, name)
+    if account is not None and account.spec.rotation is not None:
+        run.reconcile(ctx, account, logger)

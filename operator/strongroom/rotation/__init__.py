@@ -1,0 +1,1 @@
+"""Password rotation: a pure core (passwords, the protocol's decisions) and providers behind one interface."""

@@ -1,0 +1,85 @@
+"""The rotation protocol's decisions: what to finish after an interruption, when a rotation is due,
+when delivery waits, and the backoff."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from strongroom.models.account import Account
+from strongroom.rotation.protocol import (
+    Action,
+    Works,
+    backoff,
+    delivery_held,
+    may_attempt,
+    next_scheduled,
+    recover,
+    rotation_reason,
+)
+from tests.policy.builders import account, at, grant
+
+
+@pytest.mark.parametrize(("works", "action"), [
+    (Works.NEW, Action.COMMIT), (Works.OLD, Action.ROLL_BACK), (Works.UNKNOWN, Action.WAIT)])
+def test_an_interrupted_rotation_is_finished_by_what_the_target_accepts(works: Works, action: Action) -> None:
+    assert recover(works) is action
+
+
+def rotating(rotation: dict, status: dict | None = None) -> Account:
+    acct = account(rotation=rotation)
+    acct.metadata["creationTimestamp"] = "2025-03-01T00:00:00Z"
+    return acct.model_copy(update={"status": acct.status.model_validate({"rotation": status} if status else {})})
+
+
+def ended(name: str, at_text: str, phase: str = "Released"):
+    g = grant(name, "alice", "2025-03-03T09:00:00Z", "2025-03-03T12:00:00Z", phase=phase, account="db")
+    return g.model_copy(update={"status": g.status.model_copy(update={"ended_at": at(at_text)})})
+
+
+NOW = at("2025-03-03T12:00:00Z")
+
+
+def test_no_rotation_spec_means_never_due() -> None:
+    assert rotation_reason(account(), [ended("g", "2025-03-03T11:00:00Z")], NOW) is None
+
+
+def test_a_grant_ending_after_the_last_rotation_makes_it_due_on_release_only() -> None:
+    grants = [ended("g", "2025-03-03T11:00:00Z")]
+    assert rotation_reason(rotating({"onRelease": True}), grants, NOW) == "a grant ended"
+    assert rotation_reason(rotating({"onRelease": False}), grants, NOW) is None
+    done = rotating({"onRelease": True}, {"lastRotated": "2025-03-03T11:00:05Z"})
+    assert rotation_reason(done, grants, NOW) is None
+    active = [grant("a", "alice", "2025-03-03T09:00:00Z", "2025-03-03T13:00:00Z", account="db")]
+    assert rotation_reason(rotating({"onRelease": True}), active, NOW) is None
+
+
+def test_the_schedule_counts_from_the_last_rotation_or_creation() -> None:
+    assert rotation_reason(rotating({"schedule": "24h"}), [], NOW) == "scheduled"
+    recent = rotating({"schedule": "24h"}, {"lastRotated": "2025-03-03T00:00:00Z"})
+    assert rotation_reason(recent, [], NOW) is None
+    assert next_scheduled(recent) == at("2025-03-04T00:00:00Z")
+
+
+def test_a_request_newer_than_the_last_rotation_makes_it_due() -> None:
+    asked = rotating({"requestedAt": "2025-03-03T11:59:00Z"}, {"lastRotated": "2025-03-03T11:00:00Z"})
+    assert rotation_reason(asked, [], NOW) == "requested"
+    served = rotating({"requestedAt": "2025-03-03T10:00:00Z"}, {"lastRotated": "2025-03-03T11:00:00Z"})
+    assert rotation_reason(served, [], NOW) is None
+
+
+def test_delivery_waits_while_pending_or_owed_to_an_ended_grant() -> None:
+    acct = rotating({"onRelease": True}, {"lastRotated": "2025-03-03T10:00:00Z"})
+    assert delivery_held(acct, [ended("g", "2025-03-03T11:00:00Z")], pending=False)
+    assert delivery_held(acct, [], pending=True)
+    assert not delivery_held(acct, [ended("g", "2025-03-03T09:00:00Z")], pending=False)
+
+
+def test_backoff_doubles_up_to_ten_minutes_and_gates_attempts() -> None:
+    assert backoff(0) == timedelta(0)
+    assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [2, 4, 8]
+    assert backoff(50) == timedelta(minutes=10)
+    failing = rotating({"onRelease": True}, {"lastAttempt": "2025-03-03T11:59:58Z", "failures": 3})
+    assert not may_attempt(failing, NOW)
+    assert may_attempt(failing, NOW + timedelta(seconds=7))

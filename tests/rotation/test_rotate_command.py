@@ -1,0 +1,38 @@
+"""`strongroom rotate` as real people: a safe-admin rotates now and sees the result; others are refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from strongroom import rbac
+from strongroom.kube import apply
+from strongroom.localcluster.sample import binding
+from tests.conftest import Cluster, OperatorProcess
+from tests.rotation.helpers import rotation_status, set_rotation, vaulted
+from tests.world import World
+
+
+def strongroom(cluster: Cluster, user: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "strongroom", *args, "--kubeconfig", str(cluster.kubeconfig(user))],
+                          capture_output=True, text=True, timeout=90, check=False)
+
+
+def test_a_safe_admin_rotates_now_and_others_are_refused(cluster: Cluster, operator: OperatorProcess,
+                                                         world: World) -> None:
+    apply(world.clients["admin"], [binding(world.vault, "safe-admins", rbac.SAFE_ADMIN_ROLE, [("User", "carol")])])
+    refused = strongroom(cluster, "carol", "rotate", world.account, "-n", world.vault)
+    assert refused.returncode == 1 and "has no spec.rotation" in refused.stderr
+    set_rotation(world, {"passwordPolicy": {"length": 16}})
+    done = strongroom(cluster, "carol", "rotate", world.account, "-n", world.vault, "--wait")
+    assert done.returncode == 0, done.stderr
+    assert "rotated at" in done.stdout
+    password = vaulted(world)["password"]
+    assert password != world.password and len(password) == 16
+    assert rotation_status(world)["lastResult"] == "Succeeded"
+    assert password not in done.stdout + done.stderr
+    forbidden = strongroom(cluster, "alice", "rotate", world.account, "-n", world.vault)
+    assert forbidden.returncode == 3 and "strongroom-safe-admin" in forbidden.stderr
+    missing = strongroom(cluster, "carol", "rotate", "nope", "-n", world.vault)
+    assert missing.returncode == 4 and "does not exist" in missing.stderr
+    assert len(forbidden.stderr.strip().splitlines()) == 1
