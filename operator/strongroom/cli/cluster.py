@@ -17,6 +17,7 @@ dir_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_DIR,
     show_default=True,
+    envvar="STRONGROOM_DIR",
     help="State directory of the local control plane.",
 )
 

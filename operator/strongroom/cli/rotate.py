@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -16,7 +15,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from strongroom.cli.errors import EXIT_FORBIDDEN, EXIT_NOT_FOUND, EXIT_TIMEOUT, CliError
-from strongroom.kube import api_client
+from strongroom.cli.output import emit
+from strongroom.cli.session import Session, session_options
 from strongroom.models.api import GROUP, VERSION
 from strongroom.models.common import format_time
 
@@ -64,21 +64,23 @@ def wait_for_rotation(api: client.ApiClient, namespace: str, name: str, asked: d
 
 
 @click.command()
+@session_options("json", "yaml")
 @click.argument("account")
-@click.option("-n", "--namespace", required=True, help="The Account's namespace (its vault).")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), help="Your kubeconfig.")
-@click.option("--context", help="The kubeconfig context.")
 @click.option("--wait", is_flag=True, help="Wait for the result and print it.")
 @click.option("--timeout", type=float, default=60, show_default=True, help="Seconds to wait with --wait.")
-def rotate(account: str, *, namespace: str, kubeconfig: Path | None, context: str | None, wait: bool,
-           timeout: float) -> None:
-    """Rotate ACCOUNT's password now (safe-admins)."""
-    api = api_client(kubeconfig, context)
-    asked = request_rotation(api, namespace, account, datetime.now(UTC))
+def rotate(session: Session, account: str, *, wait: bool, timeout: float) -> None:
+    """Rotate ACCOUNT's password now (safe-admins; -n is the Account's vault namespace)."""
+    namespace = session.namespace
+    asked = request_rotation(session.api, namespace, account, datetime.now(UTC))
     if not wait:
-        click.echo(f"rotation of {namespace}/{account} requested")
+        click.echo(f"rotation of {namespace}/{account} requested", err=True)
+        emit({"account": f"{namespace}/{account}", "requestedAt": format_time(asked)}, session.output,
+             {"ACCOUNT": "account", "REQUESTED": "requestedAt"},
+             [{"account": f"{namespace}/{account}", "requestedAt": format_time(asked)}])
         return
-    status = wait_for_rotation(api, namespace, account, asked, timeout)
+    status = wait_for_rotation(session.api, namespace, account, asked, timeout)
     if status.get("lastResult") != "Succeeded":
         raise CliError(f"rotation of {namespace}/{account} failed: {status.get('message', '')}")
-    click.echo(f"{namespace}/{account} rotated at {status['lastRotated']}")
+    click.echo(f"{namespace}/{account} rotated at {status['lastRotated']}", err=True)
+    emit(status, session.output, {"ACCOUNT": "account", "ROTATED": "lastRotated", "RESULT": "lastResult"},
+         [{"account": f"{namespace}/{account}", **status}])
