@@ -38,11 +38,17 @@ def test_the_first_command_plays_the_story(tmp_path: Path) -> None:
                        check=False)
     out = done.stdout
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # Who is who, as the API server answers for each user's own token.
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") > 3}
+    assert {"admin", "alice", "bob", "dave", "audrey"} <= set(rows)
+    assert "yes" in rows["admin"] and "yes" not in rows["dave"]
     steps = ["alice$ strongroom accounts", "alice$ strongroom request", "bob$ strongroom pending",
              "bob$ strongroom approve", "carol$ strongroom pending", "carol$ strongroom approve",
              "alice$ strongroom wait", "alice$ strongroom credentials", "alice$ strongroom history"]
     positions = [out.index(step) for step in steps]
     assert positions == sorted(positions), "the story is told in order"
+    credentials = out[out.index("alice$ strongroom credentials"):out.index("the window of")]
+    assert re.search(r"username\s+postgres", credentials) and re.search(r"password\s+demo-[0-9a-f]{16}", credentials)
     secret_lines = re.findall(r"Secret \S+ exists in team-alice: (True|False)", out)
     assert secret_lines == ["True", "False"], out  # appeared while active, vanished when the window ended
     history = out[out.index("alice$ strongroom history"):]

@@ -9,7 +9,10 @@ import yaml
 from kubernetes import client
 
 from strongroom.kube import apply
+from strongroom.localcluster.sample import binding
+from strongroom.localcluster.users import OPERATOR_USER
 from strongroom.models.api import GROUP, VERSION
+from strongroom.rbac import VAULT_ACCESS_ROLE
 from tests.conftest import OperatorProcess
 from tests.waiting import eventually
 
@@ -29,6 +32,8 @@ def test_every_example_file_is_covered() -> None:
 @pytest.fixture
 def applied(clients: dict[str, client.ApiClient], operator: OperatorProcess):
     admin = clients["admin"]
+    # The examples bind the chart's ServiceAccount; the operator under test runs as its own user.
+    apply(admin, [binding("vault", "test-operator-vault-access", VAULT_ACCESS_ROLE, [("User", OPERATOR_USER)])])
     for name in ("00-namespaces-and-roles.yaml", "10-production-database.yaml", "20-self-service.yaml"):
         apply(admin, manifests(EXAMPLES / name))
     yield admin

@@ -79,24 +79,6 @@ def test_kubeconfig_without_a_cluster_says_how_to_start_one(tmp_path: Path) -> N
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_the_demo_plays_a_request_from_asking_to_expiry_as_each_user(tmp_path: Path) -> None:
-    state_dir = tmp_path / "demo"
-    try:
-        result = strongroom("demo", "--dir", str(state_dir))
-    finally:
-        strongroom("cluster", "down", "--dir", str(state_dir))
-    assert result.returncode == 0, result.stderr
-    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") > 3}
-    assert {"admin", "alice", "bob", "dave", "audrey"} <= set(rows)
-    assert "yes" in rows["admin"] and "yes" not in rows["dave"]
-    story = result.stdout
-    assert "requester stamped by the API server: alice" in story
-    assert "4. alice reads Secret" in story and "user postgres" in story
-    assert "5. the Secret vanished at the end of the window" in story
-    assert "approved by bob, carol" in story
-    assert story.index("4. alice reads Secret") < story.index("5. the Secret vanished") < story.index("Expired")
-
-
 def test_up_without_the_binaries_says_what_to_do_and_starts_nothing(tmp_path: Path) -> None:
     result = strongroom("cluster", "up", "--dir", str(tmp_path / "cp"), env={"STRONGROOM_BIN_DIR": str(tmp_path)})
     assert result.returncode == 1
