@@ -32,9 +32,10 @@ def test_every_example_file_is_covered() -> None:
 @pytest.fixture
 def applied(clients: dict[str, client.ApiClient], operator: OperatorProcess):
     admin = clients["admin"]
+    apply(admin, manifests(EXAMPLES / "00-namespaces-and-roles.yaml"))
     # The examples bind the chart's ServiceAccount; the operator under test runs as its own user.
     apply(admin, [binding("vault", "test-operator-vault-access", VAULT_ACCESS_ROLE, [("User", OPERATOR_USER)])])
-    for name in ("00-namespaces-and-roles.yaml", "10-production-database.yaml", "20-self-service.yaml"):
+    for name in ("10-production-database.yaml", "20-self-service.yaml"):
         apply(admin, manifests(EXAMPLES / name))
     yield admin
     for namespace in ("vault", "team-payments"):
