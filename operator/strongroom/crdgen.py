@@ -13,7 +13,6 @@ a constraint.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from strongroom import generated
 from strongroom.models import KINDS
 from strongroom.models.api import GROUP, VERSION
 from strongroom.models.common import Resource
@@ -190,42 +190,12 @@ def render_all(kinds: Sequence[type[Resource]] = KINDS) -> dict[str, str]:
 
 
 def drifted(out: Path, rendered: Mapping[str, str]) -> list[str]:
-    """Files in `out` that differ from `rendered`, are missing, or are left over from a removed kind."""
-    stale = {path.name for path in out.glob(f"*{SUFFIX}")} - set(rendered)
-    differ = {name for name, text in rendered.items() if not (out / name).is_file() or (out / name).read_text() != text}
-    return sorted(stale | differ)
+    return generated.drifted(out, rendered, f"*{SUFFIX}")
 
 
-def write(out: Path, rendered: Mapping[str, str]) -> list[str]:
-    """Bring `out` up to date; returns the names of the files written or removed."""
-    out.mkdir(parents=True, exist_ok=True)
-    changed = drifted(out, rendered)
-    for name in changed:
-        if name in rendered:
-            (out / name).write_text(rendered[name])
-        else:
-            (out / name).unlink()
-    return changed
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m strongroom.crdgen", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the CRDs (default: %(default)s)")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the files differ from the models")
-    args = parser.parse_args(argv)
-    rendered = render_all()
-    if args.check:
-        changed = drifted(args.out, rendered)
-        if changed:
-            print(
-                f"CRDs out of date in {args.out}: {', '.join(changed)}; run `python -m strongroom.crdgen`",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    changed = write(args.out, rendered)
-    print(f"{len(changed)} CRD file(s) updated in {args.out}" if changed else f"CRDs in {args.out} up to date")
-    return 0
+main = generated.command(module="strongroom.crdgen", doc=__doc__ or "", flag="--out", default=DEFAULT_OUT,
+                         owned=f"*{SUFFIX}",
+                         what="CRDs", render=render_all)
 
 
 if __name__ == "__main__":
