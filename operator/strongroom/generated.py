@@ -37,7 +37,7 @@ def command(*, module: str, doc: str, flag: str, default: Path, owned: str, what
 
     def main(argv: Sequence[str] | None = None) -> int:
         parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
-        parser.add_argument(flag, dest="folder", type=Path, default=default, 
+        parser.add_argument(flag, dest="folder", type=Path, default=default,
                             help="target folder (default: %(default)s)")
         parser.add_argument("--check", action="store_true", help="exit 1 if the files differ from their sources")
         args = parser.parse_args(argv)
