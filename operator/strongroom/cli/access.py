@@ -67,6 +67,12 @@ def _show_requests(session: Session, requests: list[dict[str, Any]], empty: str)
     emit(requests, session.output, views.REQUEST_COLUMNS, [views.request_row(r) for r in requests], empty)
 
 
+def _show_request(session: Session, request_obj: dict[str, Any], said: str = "") -> None:
+    if said:
+        click.echo(said, err=True)
+    emit(request_obj, session.output, views.REQUEST_COLUMNS, [views.request_row(request_obj)])
+
+
 def _usage(call: Callable[[], T]) -> T:
     try:
         return call()
@@ -100,7 +106,7 @@ def request(session: Session, *, account: str, reason: str | None, ticket: str |
     click.echo(f"request {created['metadata']['name']} filed in {session.namespace} for {key[0]}/{key[1]}", err=True)
     if wait:
         created = _wait(session, created["metadata"]["name"], "active", timeout)
-    emit(created, session.output, views.REQUEST_COLUMNS, [views.request_row(created)])
+    _show_request(session, created)
 
 
 @click.command()
@@ -156,8 +162,7 @@ def approve(session: Session, name: str, comment: str | None, until: str | None)
     if until:
         review["notAfter"] = format_time(_usage(lambda: views.parse_time(until)))
     updated = _review(session, name, review)
-    click.echo(f"approved {name}", err=True)
-    emit(updated, session.output, views.REQUEST_COLUMNS, [views.request_row(updated)])
+    _show_request(session, updated, f"approved {name}")
 
 
 @click.command()
@@ -167,8 +172,7 @@ def approve(session: Session, name: str, comment: str | None, until: str | None)
 def deny(session: Session, name: str, comment: str) -> None:
     """Deny request NAME in your namespace (-n); one denial ends it."""
     updated = _review(session, name, {"decision": "Deny", "comment": comment})
-    click.echo(f"denied {name}", err=True)
-    emit(updated, session.output, views.REQUEST_COLUMNS, [views.request_row(updated)])
+    _show_request(session, updated, f"denied {name}")
 
 
 @click.command()
@@ -179,8 +183,7 @@ def release(session: Session, name: str) -> None:
     updated = _call(f"release request {name} in namespace {session.namespace}",
                     lambda: _objects(session).patch_namespaced_custom_object(
                         GROUP, VERSION, session.namespace, "accessrequests", name, {"spec": {"release": True}}))
-    click.echo(f"released {name}", err=True)
-    emit(updated, session.output, views.REQUEST_COLUMNS, [views.request_row(updated)])
+    _show_request(session, updated, f"released {name}")
 
 
 @click.command()
@@ -206,7 +209,7 @@ def status(session: Session, name: str | None) -> None:
         _show_requests(session, found, f"no requests in namespace {session.namespace}")
         return
     one = _get(session, "accessrequests", name)
-    emit(one, session.output, views.REQUEST_COLUMNS, [views.request_row(one)])
+    _show_request(session, one)
     if session.output == "table":
         for condition in (one.get("status") or {}).get("conditions") or []:
             click.echo(f"  {condition['type']}={condition['status']} {condition.get('reason', '')}: "
@@ -265,7 +268,7 @@ def _wait(session: Session, name: str, target: str, timeout: str) -> dict[str, A
 def wait(session: Session, name: str, target: str, timeout: str) -> None:
     """Wait until request NAME is active (or finished); exit 5 on timeout, 6 if it ends without access."""
     reached = _wait(session, name, target, timeout)
-    emit(reached, session.output, views.REQUEST_COLUMNS, [views.request_row(reached)])
+    _show_request(session, reached)
 
 
 @click.command()
