@@ -56,10 +56,12 @@ def test_examples_apply_and_the_operator_accepts_them(applied: client.ApiClient,
 
     # The scheduled request is filed by alice herself; the webhook stamps her as the requester.
     apply(clients["alice"], manifests(EXAMPLES / "30-scheduled-request.yaml"))
-    request = eventually(lambda: (objects.get_namespaced_custom_object(
-        GROUP, VERSION, "team-payments", "accessrequests", "payments-index-rebuild").get("status") or {}).get("phase")
-        and objects.get_namespaced_custom_object(
-        GROUP, VERSION, "team-payments", "accessrequests", "payments-index-rebuild"), timeout=30, what="decided")
+    def decided() -> dict | None:
+        found = objects.get_namespaced_custom_object(
+            GROUP, VERSION, "team-payments", "accessrequests", "payments-index-rebuild")
+        return found if (found.get("status") or {}).get("phase", "Pending") != "Pending" else None
+
+    request = eventually(decided, timeout=30, what="the scheduled request decided")
     assert request["spec"]["requester"] == "alice"
     # Years ahead of a Safe that allows one week: the operator says so rather than granting it.
     assert request["status"]["phase"] == "Rejected"
