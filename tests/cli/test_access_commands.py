@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from strongroom.localcluster.binaries import bin_dir
 from tests.conftest import Cluster, OperatorProcess
 from tests.waiting import eventually
 from tests.world import World
@@ -123,3 +124,13 @@ def test_bad_input_is_one_line_and_exit_2(term: Terminal) -> None:
     refused(term("alice", "request", account, "--from", "2030-01-01T10:00:00Z"), 2, "--from and --until go together")
     refused(term("alice", "request", "no-such-account"), 2, "no accounts named no-such-account")
     refused(term("alice", "status", "no-such-request"), 4, "not found")
+
+
+def test_kubectl_finds_the_plugin(cluster: Cluster, world: World) -> None:
+    kubectl = bin_dir() / "kubectl"
+    env = {**os.environ, "PATH": f"{Path(STRONGROOM).parent}:{os.environ.get('PATH', '')}",
+           "KUBECONFIG": str(cluster.kubeconfig("alice"))}
+    done = subprocess.run([str(kubectl), "strongroom", "accounts", "-n", world.team, "-o", "json"], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert world.account in [row["name"] for row in json.loads(done.stdout)]
