@@ -15,7 +15,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from pydantic import ValidationError
 
-from strongroom.cli.errors import EXIT_FORBIDDEN, EXIT_USAGE, CliError
+from strongroom.cli.errors import EXIT_FORBIDDEN, EXIT_USAGE, CliError, api_error
 from strongroom.kube import api_client
 from strongroom.models.common import format_time
 from strongroom.policy.durations import parse_duration
@@ -98,8 +98,7 @@ def export(kubeconfig: Path | None, context: str | None, recipient: Path, out: P
         except NotAllowed as exc:
             raise CliError(str(exc), EXIT_FORBIDDEN) from None
         except ApiException as exc:
-            raise CliError(f"the API server refused the export ({exc.status} {exc.reason})",
-                           EXIT_FORBIDDEN if exc.status == 403 else 1) from None
+            raise api_error(exc, "export") from None
         sealed = envelope.seal(doc.model_dump_json(by_alias=True).encode(), public, {
             "created": format_time(now), "sourceCluster": doc.source_cluster, "exporter": exporter})
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -149,8 +148,7 @@ def restore(file: Path, key_path: Path, namespaces: tuple[str, ...], kubeconfig:
         except ResourceNotFoundError:
             raise CliError("the cluster does not serve Strongroom's kinds; apply crds/ first") from None
         except ApiException as exc:
-            raise CliError(f"the API server refused the restore ({exc.status} {exc.reason})",
-                           EXIT_FORBIDDEN if exc.status == 403 else 1) from None
+            raise api_error(exc, "restore") from None
     click.echo(f"restored {done.safes} safes, {done.accounts} accounts, {done.secrets} secrets in "
                f"{done.namespaces} namespaces and {done.history_records} history records, exported by "
                f"{header.get('exporter')} at {header.get('created')} from {header.get('sourceCluster')}")

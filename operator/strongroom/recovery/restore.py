@@ -4,11 +4,13 @@ same as once), and requests and Grants as inert history records that nothing act
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from strongroom.kube import apply
 from strongroom.recovery.document import ExportDocument, manifest
@@ -59,17 +61,31 @@ def select(doc: ExportDocument, namespaces: set[str]) -> ExportDocument:
     })
 
 
+def _apply_content(api: client.ApiClient, objects: list[dict[str, Any]], patience: float = 30) -> None:
+    """Apply into namespaces just (re)created. The API server's namespace admission can still see a
+    namespace of the same name that was just deleted as terminating, and refuses content for a moment."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            apply(api, objects)
+            return
+        except ApiException as exc:
+            if exc.status != 403 or "being terminated" not in (exc.body or "") or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def restore(api: client.ApiClient, doc: ExportDocument) -> Restored:
     namespaces = {n.name: n.labels for n in doc.namespaces}
     for item in [*doc.access_requests, *doc.grants]:
         namespaces.setdefault(item["metadata"]["namespace"], {})
     apply(api, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}}
                 for ns, labels in sorted(namespaces.items())])
-    apply(api, [{"apiVersion": "v1", "kind": "Secret", "type": s.type,
-                 "metadata": {"name": s.name, "namespace": s.namespace, "labels": s.labels}, "data": s.data}
-                for s in doc.secrets])
-    apply(api, [manifest(obj) for obj in [*doc.safes, *doc.accounts]])
+    _apply_content(api, [{"apiVersion": "v1", "kind": "Secret", "type": s.type,
+                          "metadata": {"name": s.name, "namespace": s.namespace, "labels": s.labels}, "data": s.data}
+                          for s in doc.secrets])
+    _apply_content(api, [manifest(obj) for obj in [*doc.safes, *doc.accounts]])
     maps = history_configmaps(doc)
-    apply(api, maps)
+    _apply_content(api, maps)
     return Restored(len(namespaces), len(doc.secrets), len(doc.safes), len(doc.accounts),
                     len(doc.access_requests) + len(doc.grants))
