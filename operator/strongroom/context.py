@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from kubernetes import client
 
+from strongroom.keyed_locks import KeyedLocks
 from strongroom.webhook_server import ServingFiles
 from strongroom.webhooks import ClientConfig
 
@@ -32,3 +33,5 @@ class OperatorContext:
     # What each pending request was last decided on (uid -> fingerprint of spec and reviews), so the
     # watch events of the operator's own status writes do not redo the whole decision.
     decided: dict[str, str] = field(default_factory=dict, repr=False)
+    # A Grant's daemon and its timer take its lock, so two steps never deliver the same Grant at once.
+    grant_locks: KeyedLocks = field(default_factory=KeyedLocks, repr=False)

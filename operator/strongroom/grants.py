@@ -210,7 +210,7 @@ def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
         return None
     fresh = store.get(ctx.api, Grant, grant.namespace, grant.name)
     if fresh is None or is_terminal(fresh.status.phase):  # ended while we wrote: never leave it behind
-        delete_secret(ctx, grant)
+        withdraw(ctx, grant, logger)
         return None
     if phase is GrantPhase.SCHEDULED:
         written = transition(

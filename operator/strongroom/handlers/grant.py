@@ -21,7 +21,19 @@ from strongroom.models.lifecycle import GrantPhase, is_terminal
 _CHUNK = 10.0
 
 
-def _step(ctx: OperatorContext, namespace: str, name: str, logger: logging.Logger) -> float | None:
+def _step(ctx: OperatorContext, namespace: str, name: str, logger: logging.Logger, wait: bool = True,
+          ) -> float | None:
+    """One step of the Grant under its lock; without `wait`, nothing when another step holds it."""
+    lock = ctx.grant_locks.lock((namespace, name))
+    if not lock.acquire(blocking=wait):
+        return 0.0
+    try:
+        return _step_locked(ctx, namespace, name, logger)
+    finally:
+        lock.release()
+
+
+def _step_locked(ctx: OperatorContext, namespace: str, name: str, logger: logging.Logger) -> float | None:
     grant = store.get(ctx.api, Grant, namespace, name)
     if grant is None or grant.metadata.get("deletionTimestamp"):
         return None
@@ -51,11 +63,12 @@ def _live(status: kopf.Status, **_: Any) -> bool:
 
 @kopf.timer(GROUP, VERSION, "grants", interval=30, idle=0, backoff=1, when=_live)
 def recheck_grant(name: str, namespace: str, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
-    _step(memo.ctx, namespace, name, logger)
+    _step(memo.ctx, namespace, name, logger, wait=False)  # busy: the daemon is at it already
 
 
 @kopf.on.delete(GROUP, VERSION, "grants")
 def revoke_deleted_grant(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     ctx: OperatorContext = memo.ctx
     grant = Grant.from_object(body)
-    grants.end(ctx, grant, GrantPhase.REVOKED, "Deleted", "the grant was deleted", logger=logger)
+    with ctx.grant_locks.lock((grant.namespace, grant.name)):
+        grants.end(ctx, grant, GrantPhase.REVOKED, "Deleted", "the grant was deleted", logger=logger)
