@@ -24,6 +24,8 @@ from strongroom.models.api import API_VERSION, GROUP, VERSION
 from strongroom.models.common import Condition, format_time, set_condition
 from strongroom.models.grant import Grant, GrantSpec
 from strongroom.models.lifecycle import AccessRequestPhase, GrantPhase, is_terminal
+from strongroom.models.safe import Safe
+from strongroom.policy.checkout import counts_grants
 from strongroom.policy.request_decision import RequestFacts, RequestOutcome, decide_pending
 from strongroom.transitions import transition
 
@@ -31,32 +33,39 @@ Logger = logging.Logger | logging.LoggerAdapter[Any]
 _PHASE = AccessRequestPhase
 
 
-def gather(ctx: OperatorContext, request: AccessRequest, now: datetime) -> RequestFacts:
+def gather(ctx: OperatorContext, request: AccessRequest, account: Account | None, safe: Safe | None,
+           now: datetime) -> RequestFacts:
+    """The facts for deciding `request` on its `account` and `safe` (read by the caller). The grants
+    are read, afresh, only when the Safe's policy counts them."""
     ref = request.spec.account
-    account, safe = store.account_and_safe(ctx.api, ref.namespace, ref.name)
-    all_grants = store.list_all(ctx.api, Grant)
     requester = request.spec.requester or ""
-    safe_accounts = {
-        (a.namespace, a.name) for a in store.list_all(ctx.api, Account, ref.namespace)
-        if safe is not None and a.spec.safe == safe.name
-    }
+    counted = safe is not None and counts_grants(safe.spec.policy)
+    labels, can_read, account_grants, requester_grants = store.together(
+        lambda: store.namespace_labels(ctx.api, request.namespace),
+        lambda: bool(requester) and authz.can_read_secrets(
+            ctx.api, requester, request.spec.requester_groups, request.namespace),
+        lambda: store.grants_of_account(ctx.api, ref.namespace, ref.name, live=True) if counted else [],
+        lambda: store.live_grants_of(ctx.api, requester) if counted and requester else [],
+    )
+    safe_accounts = (
+        {(a.namespace, a.name) for a in ctx.vault.accounts_of_safe(safe.namespace, safe.name)}
+        if counted and safe is not None else set()
+    )
     return RequestFacts(
         request=request,
         account=account,
         safe=safe,
-        namespace_labels=store.namespace_labels(ctx.api, request.namespace),
-        requester_can_read_secrets=bool(requester) and authz.can_read_secrets(
-            ctx.api, requester, request.spec.requester_groups, request.namespace),
+        namespace_labels=labels,
+        requester_can_read_secrets=can_read,
         requester_verdict=verify_requester(ctx.key, request.namespace, request.spec, request.created),
         review_verdicts={r.user: verify_review(ctx.key, request.uid, r) for r in request.status.reviews},
-        account_grants=[g for g in all_grants if g.spec.account.key == ref.key],
-        requester_grants=[g for g in all_grants
-                          if g.spec.subject.user == requester and g.spec.account.key in safe_accounts],
+        account_grants=account_grants,
+        requester_grants=[g for g in requester_grants if g.spec.account.key in safe_accounts],
         now=now,
     )
 
 
-def _issue_grant(ctx: OperatorContext, request: AccessRequest) -> None:
+def _issue_grant(ctx: OperatorContext, request: AccessRequest) -> Grant | None:
     """Create the Grant that the request's status says was approved (owned by the request, so it goes
     when the request goes). Only ever called once that status is stored, so a decision that lost a
     race (its conditional write refused) never leaves a Grant behind."""
@@ -84,11 +93,13 @@ def _issue_grant(ctx: OperatorContext, request: AccessRequest) -> None:
     spec = GrantSpec.model_validate(body["spec"])
     body["spec"]["issuedBySignature"] = seal_issuer(ctx.key, request.namespace, spec, datetime.now(UTC))
     try:
-        client.CustomObjectsApi(ctx.api).create_namespaced_custom_object(
+        created = client.CustomObjectsApi(ctx.api).create_namespaced_custom_object(
             GROUP, VERSION, request.namespace, "grants", body)
     except ApiException as exc:
         if exc.status != 409:  # issued before a restart
             raise
+        return None
+    return Grant.from_object(created)
 
 
 def _conditions(current: list[Condition], outcome: RequestOutcome) -> list[Condition]:
@@ -115,8 +126,20 @@ def _submitted(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> 
 def _decide(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> None:
     if not request.status.history:
         request = _submitted(ctx, request, logger)
+    account, safe = ctx.vault.account_and_safe(request.spec.account.namespace, request.spec.account.name)
+    if safe is not None and counts_grants(safe.spec.policy):
+        with ctx.safe_locks.lock((safe.namespace, safe.name)):
+            _decide_on(ctx, request, account, safe, logger)
+    else:
+        _decide_on(ctx, request, account, safe, logger)
+
+
+def _decide_on(ctx: OperatorContext, request: AccessRequest, account: Account | None, safe: Safe | None,
+               logger: Logger) -> None:
+    """Decide, write the outcome and, when approved, issue the Grant and deliver what is due now."""
     now = datetime.now(UTC)
-    outcome = decide_pending(gather(ctx, request, now))
+    facts = gather(ctx, request, account, safe, now)
+    outcome = decide_pending(facts)
     status = request.status
     conditions = _conditions(status.conditions, outcome)
     changes: dict[str, Any] = {
@@ -146,14 +169,22 @@ def _decide(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> Non
     written = transition(ctx, request, logger, changes=changes, event=outcome.reason, message=outcome.message,
                          warning=outcome.phase is _PHASE.REJECTED)
     if outcome.phase is _PHASE.APPROVED:
-        _issue_grant(ctx, AccessRequest.from_object(written))
+        approved = AccessRequest.from_object(written)
+        # Issue and deliver at once, from the facts just decided on, holding the Grant's lock from
+        # before it exists: its daemon, started when the Grant appears, waits rather than read them again.
+        with ctx.grant_locks.lock((approved.namespace, approved.status.grant or approved.name)):
+            grant = _issue_grant(ctx, approved)
+            if grant is not None and outcome.window.not_before <= datetime.now(UTC):
+                grants.step(ctx, grant, logger, known=grants.Standing(facts.account, facts.safe))
 
 
 def _follow_grant(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> None:
-    grant = store.get(ctx.api, Grant, request.namespace, request.status.grant or request.name)
-    if grant is None and request.status.phase is _PHASE.APPROVED and request.status.activated_at is None:
-        _issue_grant(ctx, request)  # approved, but the operator stopped before it issued the Grant
-        return
+    name = request.status.grant or request.name
+    with ctx.grant_locks.lock((request.namespace, name)):  # an issue in flight (`_decide`) finishes first
+        grant = store.get(ctx.api, Grant, request.namespace, name)
+        if grant is None and request.status.phase is _PHASE.APPROVED and request.status.activated_at is None:
+            _issue_grant(ctx, request)  # approved, but the operator stopped before it issued the Grant
+            return
     if grant is None or grant.metadata.get("deletionTimestamp"):
         transition(ctx, request, logger, warning=True, event="Revoked", message="the grant was deleted (revoked)",
                    changes={"phase": _PHASE.REVOKED.value, "finishedAt": format_time(datetime.now(UTC))})
@@ -195,7 +226,7 @@ def reconcile(ctx: OperatorContext, body: Any, logger: Logger, *, fresh: bool = 
         _retire(ctx, request, logger)
     elif phase is _PHASE.PENDING:
         fingerprint = _fingerprint(request)
-        if fresh or not request.status.conditions or ctx.decided.get(request.uid) != fingerprint:
+        if fresh or ctx.decided.get(request.uid) != fingerprint:
             _decide(ctx, request, logger)
             ctx.decided[request.uid] = fingerprint
     else:

@@ -148,6 +148,16 @@ def crd(kind: type[Resource]) -> dict[str, Any]:
     """The CustomResourceDefinition of one kind."""
     options = kind.crd
     name = kind.model_fields["kind"].default
+    version: dict[str, Any] = {
+        "name": VERSION,
+        "served": True,
+        "storage": True,
+        "subresources": {"status": {}},
+        "additionalPrinterColumns": [column.to_crd() for column in options.printer_columns],
+        **({"selectableFields": [{"jsonPath": path} for path in options.selectable_fields]}
+           if options.selectable_fields else {}),
+        "schema": {"openAPIV3Schema": open_api_schema(kind)},
+    }
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -166,16 +176,7 @@ def crd(kind: type[Resource]) -> dict[str, Any]:
                 "categories": list(options.categories),
             },
             "scope": "Namespaced",
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": [column.to_crd() for column in options.printer_columns],
-                    "schema": {"openAPIV3Schema": open_api_schema(kind)},
-                }
-            ],
+            "versions": [version],
         },
     }
 

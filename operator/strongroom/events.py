@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,9 @@ from kubernetes.client.exceptions import ApiException
 from strongroom.models.common import Resource
 
 COMPONENT = "strongroom-operator"
+# One poster thread: Events go out in order, each after the write it describes, and no transition
+# waits for one. Pending Events are still posted when the process exits normally.
+_POSTER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strongroom-events")
 
 
 def record(api: client.ApiClient, obj: Resource, reason: str, message: str, warning: bool = False) -> None:
@@ -33,5 +37,9 @@ def record(api: client.ApiClient, obj: Resource, reason: str, message: str, warn
         "lastTimestamp": now,
         "count": 1,
     }
+    _POSTER.submit(_post, api, obj.namespace, body)
+
+
+def _post(api: client.ApiClient, namespace: str, body: dict[str, Any]) -> None:
     with contextlib.suppress(ApiException):  # Events are a courtesy; status and history are the record
-        client.CoreV1Api(api).create_namespaced_event(obj.namespace, body)
+        client.CoreV1Api(api).create_namespaced_event(namespace, body)

@@ -129,7 +129,7 @@ def standing(ctx: OperatorContext, grant: Grant, now: datetime) -> Standing:
         request = store.get(ctx.api, AccessRequest, grant.namespace, source)
         if request is None or request.status.phase not in (AccessRequestPhase.APPROVED, AccessRequestPhase.ACTIVE):
             return Standing(reason="RequestNotApproved", message=f"access request {source} is not approved")
-    account, safe = store.account_and_safe(ctx.api, grant.spec.account.namespace, grant.spec.account.name)
+    account, safe = ctx.vault.account_and_safe(grant.spec.account.namespace, grant.spec.account.name)
     if account is None or safe is None:
         ref = grant.spec.account
         return Standing(reason="AccountMissing", message=f"account {ref.namespace}/{ref.name} or its safe is gone")
@@ -147,7 +147,7 @@ def rotation_hold(ctx: OperatorContext, account: Account) -> bool:
     """Whether delivery waits for a rotation of `account` (pending, or owed to a grant that ended)."""
     if account.spec.rotation is None:
         return False
-    mine = [g for g in store.list_all(ctx.api, Grant) if g.spec.account.key == (account.namespace, account.name)]
+    mine = store.grants_of_account(ctx.api, account.namespace, account.name)
     return delivery_held(account, mine, PENDING_KEY in material(ctx, account))
 
 
@@ -178,11 +178,11 @@ def revoke_if_ineligible(ctx: OperatorContext, grant: Grant, logger: Logger) -> 
         end(ctx, grant, GrantPhase.REVOKED, found.reason, found.message, logger=logger)
 
 
-def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
-    """Do what is due now; return the seconds until the next deadline, or None when the Grant is over."""
+def step(ctx: OperatorContext, grant: Grant, logger: Logger, known: Standing | None = None) -> float | None:
+    """Do what is due now; return the seconds until the next deadline, or None when the Grant is over.
+    `known`: the Grant's standing, when the caller has just read it (the handler that issued the Grant)."""
     now = datetime.now(UTC)
-    phase = grant.status.phase
-    if is_terminal(phase):
+    if is_terminal(grant.status.phase):
         withdraw(ctx, grant, logger)  # an operator stopped between recording the end and deleting
         return None
     if now >= grant.spec.not_after:
@@ -191,7 +191,7 @@ def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
         return None
     if now < grant.spec.not_before:
         return (grant.spec.not_before - now).total_seconds()
-    found = standing(ctx, grant, now)
+    found = known or standing(ctx, grant, now)
     if found.account is None or found.safe is None:
         end(ctx, grant, GrantPhase.REVOKED, found.reason, found.message, logger=logger)
         return None
@@ -212,9 +212,9 @@ def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
     if fresh is None or is_terminal(fresh.status.phase):  # ended while we wrote: never leave it behind
         withdraw(ctx, grant, logger)
         return None
-    if phase is GrantPhase.SCHEDULED:
+    if fresh.status.phase is GrantPhase.SCHEDULED:
         written = transition(
-            ctx, grant, logger,
+            ctx, fresh, logger,  # as read now: kopf's finalizer may have changed it since `grant` was read
             changes={"phase": GrantPhase.ACTIVE.value, "secretWrittenAt": format_time(datetime.now(UTC))},
             event="Activated",
             message=f"secret {grant.spec.secret_name} written for {grant.spec.subject.user} until "
@@ -222,6 +222,26 @@ def step(ctx: OperatorContext, grant: Grant, logger: Logger) -> float | None:
         )
         follow(ctx, Grant.from_object(written), logger)
     return (grant.spec.not_after - datetime.now(UTC)).total_seconds()
+
+
+def step_named(ctx: OperatorContext, namespace: str, name: str, logger: Logger, *, wait: bool = True,
+               ) -> float | None:
+    """`step` the named Grant under its lock (its daemon, its timer and the request handler that issued
+    it never deliver at once); without `wait`, return at once when another step holds the lock."""
+    lock = ctx.grant_locks.lock((namespace, name))
+    if not lock.acquire(blocking=wait):
+        return 0.0
+    try:
+        grant = store.get(ctx.api, Grant, namespace, name)
+        if grant is None or grant.metadata.get("deletionTimestamp"):
+            return None
+        return step(ctx, grant, logger)
+    except ApiException as exc:
+        if exc.status in (409, 422):  # somebody else moved it first; look again right away
+            return 0.05
+        raise
+    finally:
+        lock.release()
 
 
 _FOLLOWS = {

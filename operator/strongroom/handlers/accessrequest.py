@@ -39,8 +39,8 @@ def _unfinished(status: kopf.Status, **_: Any) -> bool:
     return not _finished(status)
 
 
-@kopf.timer(GROUP, VERSION, "accessrequests", interval=2, idle=0, backoff=1,
-            when=_unfinished)
+# The first look is the event handler's; the timer follows up as time passes (timeouts, schedules).
+@kopf.timer(GROUP, VERSION, "accessrequests", interval=2, initial_delay=2, idle=0, backoff=1, when=_unfinished)
 def recheck_request(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     _reconcile(memo.ctx, body, logger, fresh=True)
 

@@ -9,9 +9,8 @@ import logging
 from typing import Any
 
 import kopf
-from kubernetes.client.exceptions import ApiException
 
-from strongroom import grants, store
+from strongroom import grants
 from strongroom.context import OperatorContext
 from strongroom.models.api import GROUP, VERSION
 from strongroom.models.grant import Grant
@@ -21,36 +20,12 @@ from strongroom.models.lifecycle import GrantPhase, is_terminal
 _CHUNK = 10.0
 
 
-def _step(ctx: OperatorContext, namespace: str, name: str, logger: logging.Logger, wait: bool = True,
-          ) -> float | None:
-    """One step of the Grant under its lock; without `wait`, nothing when another step holds it."""
-    lock = ctx.grant_locks.lock((namespace, name))
-    if not lock.acquire(blocking=wait):
-        return 0.0
-    try:
-        return _step_locked(ctx, namespace, name, logger)
-    finally:
-        lock.release()
-
-
-def _step_locked(ctx: OperatorContext, namespace: str, name: str, logger: logging.Logger) -> float | None:
-    grant = store.get(ctx.api, Grant, namespace, name)
-    if grant is None or grant.metadata.get("deletionTimestamp"):
-        return None
-    try:
-        return grants.step(ctx, grant, logger)
-    except ApiException as exc:
-        if exc.status in (409, 422):  # somebody else moved it first; look again right away
-            return 0.05
-        raise
-
-
 @kopf.daemon(GROUP, VERSION, "grants", cancellation_timeout=5)
 async def keep_grant(name: str, namespace: str, stopped: kopf.DaemonStopped, memo: kopf.Memo,
                      logger: logging.Logger, **_: Any) -> None:
     ctx: OperatorContext = memo.ctx
     while not stopped:
-        wait = await asyncio.to_thread(_step, ctx, namespace, name, logger)
+        wait = await asyncio.to_thread(grants.step_named, ctx, namespace, name, logger)
         if wait is None:
             return
         await stopped.wait(min(max(wait, 0.0), _CHUNK))
@@ -61,9 +36,9 @@ def _live(status: kopf.Status, **_: Any) -> bool:
     return not is_terminal(GrantPhase(status.get("phase") or GrantPhase.SCHEDULED))
 
 
-@kopf.timer(GROUP, VERSION, "grants", interval=30, idle=0, backoff=1, when=_live)
+@kopf.timer(GROUP, VERSION, "grants", interval=30, initial_delay=30, idle=0, backoff=1, when=_live)
 def recheck_grant(name: str, namespace: str, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
-    _step(memo.ctx, namespace, name, logger, wait=False)  # busy: the daemon is at it already
+    grants.step_named(memo.ctx, namespace, name, logger, wait=False)  # busy: the daemon is at it
 
 
 @kopf.on.delete(GROUP, VERSION, "grants")

@@ -16,7 +16,7 @@ from strongroom.delivery import PASSWORD_TYPES
 from strongroom.models.accessrequest import AccessRequest
 from strongroom.models.account import Account
 from strongroom.models.api import GROUP, VERSION
-from strongroom.models.grant import Grant
+from strongroom.models.lifecycle import AccessRequestPhase
 from strongroom.models.safe import Safe
 from strongroom.rotation import run
 
@@ -39,18 +39,21 @@ def on_safe_event(type: str, body: kopf.Body, memo: kopf.Memo, logger: logging.L
         return
     ctx: OperatorContext = memo.ctx
     safe = Safe.from_object(body)
-    accounts = store.list_all(ctx.api, Account, safe.namespace)
-    mine = {a.name for a in accounts if a.spec.safe == safe.name}
-    all_grants = store.list_all(ctx.api, Grant)
-    for grant in all_grants:
-        if grant.spec.account.namespace == safe.namespace and grant.spec.account.name in mine:
+    accounts, live, pending = store.together(
+        lambda: ctx.vault.accounts_of_safe(safe.namespace, safe.name),
+        lambda: store.live_grants_in_vault(ctx.api, safe.namespace),
+        lambda: store.list_all(ctx.api, AccessRequest, fields=store.field_selector(
+            {"spec.account.namespace": safe.namespace, "status.phase": AccessRequestPhase.PENDING.value})),
+    )
+    mine = {a.name for a in accounts}
+    for grant in live:
+        if grant.spec.account.name in mine:
             try:
                 grants.revoke_if_ineligible(ctx, grant, logger)
             except ApiException as exc:
                 if exc.status != 409:
                     raise  # a conflict means its daemon moved it first; it checks again itself
-    status = inventory.safe_status(safe, accounts, store.list_all(ctx.api, AccessRequest), all_grants,
-                                   datetime.now(UTC))
+    status = inventory.safe_status(safe, accounts, pending, live, datetime.now(UTC))
     _write_status(ctx, safe, status)
 
 
@@ -78,9 +81,9 @@ def on_account(body: kopf.Body, memo: kopf.Memo, type: str = "TIMER", **_: Any) 
         return
     ctx: OperatorContext = memo.ctx
     account = Account.from_object(body)
-    safe = store.get(ctx.api, Safe, account.namespace, account.spec.safe)
-    status = inventory.account_status(account, safe, _secret_problem(ctx, account), store.list_all(ctx.api, Grant),
-                                      datetime.now(UTC))
+    safe = ctx.vault.safe(account.namespace, account.spec.safe)
+    live = store.grants_of_account(ctx.api, account.namespace, account.name, live=True)
+    status = inventory.account_status(account, safe, _secret_problem(ctx, account), live, datetime.now(UTC))
     _write_status(ctx, account, status)
 
 

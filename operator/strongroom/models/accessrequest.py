@@ -252,6 +252,7 @@ class AccessRequest(Resource):
             PrinterColumn("Not After", ".status.notAfter", "date"),
             AGE_COLUMN,
         ),
+        selectable_fields=(".spec.account.namespace", ".spec.account.name", ".spec.requester", ".status.phase"),
     )
 
     kind: Literal["AccessRequest"] = Field("AccessRequest", description="AccessRequest.")

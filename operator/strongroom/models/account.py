@@ -185,6 +185,7 @@ class Account(Resource):
             PrinterColumn("Rotated", ".status.rotation.lastRotated", "date"),
             AGE_COLUMN,
         ),
+        selectable_fields=(".spec.safe",),
     )
 
     kind: Literal["Account"] = Field("Account", description="Account.")

@@ -233,6 +233,9 @@ class CrdOptions:
     short_names: tuple[str, ...]
     printer_columns: tuple[PrinterColumn, ...]
     categories: tuple[str, ...] = ("strongroom",)
+    # JSON paths the API server filters on (`--field-selector`), so the operator lists only what a
+    # decision needs instead of every object of the kind.
+    selectable_fields: tuple[str, ...] = ()
 
 
 # --- the kind base --------------------------------------------------------------------------------

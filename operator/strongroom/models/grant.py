@@ -128,6 +128,7 @@ class Grant(Resource):
             PrinterColumn("Secret", ".spec.secretName", priority=1),
             AGE_COLUMN,
         ),
+        selectable_fields=(".spec.account.namespace", ".spec.account.name", ".spec.subject.user", ".status.phase"),
     )
 
     kind: Literal["Grant"] = Field("Grant", description="Grant.")

@@ -33,6 +33,12 @@ def _overlaps(grant: Grant, not_before: datetime, not_after: datetime) -> bool:
     return grant.spec.not_before < not_after and not_before < grant.spec.not_after
 
 
+def counts_grants(policy: SafePolicy) -> bool:
+    """Whether deciding under `policy` depends on the grants that exist (exclusive check-out or a
+    per-user limit): such decisions read them afresh, one at a time per Safe."""
+    return policy.exclusive_checkout or policy.max_active_grants_per_user is not None
+
+
 def check_exclusive_checkout(
     policy: SafePolicy,
     account_grants: Sequence[Grant],

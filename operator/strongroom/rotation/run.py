@@ -147,7 +147,7 @@ def _roll_back_if_old_works(ctx: OperatorContext, account: Account, old: str, ne
 
 
 def account_grants(ctx: OperatorContext, account: Account) -> list[Grant]:
-    return [g for g in store.list_all(ctx.api, Grant) if g.spec.account.key == (account.namespace, account.name)]
+    return store.grants_of_account(ctx.api, account.namespace, account.name)
 
 
 def reconcile(ctx: OperatorContext, account: Account, logger: Logger) -> None:
