@@ -1,5 +1,5 @@
 from strongroom.models.accessrequest import RejectionReason
-from strongroom.policy.checkout import check_exclusive_checkout, check_grants_per_user
+from strongroom.policy.checkout import check_exclusive_checkout, check_grants_per_user, counts_grants
 
 from .builders import at, grant, policy
 
@@ -58,3 +58,9 @@ def test_a_user_at_the_per_user_limit_is_refused_and_others_are_not() -> None:
 def test_without_a_per_user_limit_any_number_is_allowed() -> None:
     grants = [grant(f"g{i}", "alice", "2025-03-03T09:00:00Z", "2025-03-03T12:00:00Z") for i in range(5)]
     assert check_grants_per_user(policy().policy, "alice", grants, now=NOW).allowed
+
+
+def test_only_exclusive_checkout_or_a_per_user_limit_makes_a_decision_count_grants() -> None:
+    assert not counts_grants(policy().policy)
+    assert counts_grants(policy(exclusiveCheckout=True).policy)
+    assert counts_grants(policy(maxActiveGrantsPerUser=1).policy)
