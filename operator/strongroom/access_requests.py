@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,34 +34,52 @@ Logger = logging.Logger | logging.LoggerAdapter[Any]
 _PHASE = AccessRequestPhase
 
 
-def gather(ctx: OperatorContext, request: AccessRequest, account: Account | None, safe: Safe | None,
-           now: datetime) -> RequestFacts:
-    """The facts for deciding `request` on its `account` and `safe` (read by the caller). The grants
-    are read, afresh, only when the Safe's policy counts them."""
-    ref = request.spec.account
-    requester = request.spec.requester or ""
-    counted = safe is not None and counts_grants(safe.spec.policy)
-    labels, can_read, account_grants, requester_grants = store.together(
+@dataclass(frozen=True)
+class Seen:
+    """The first look at a request's surroundings, read at once: its Account and Safe, the labels of
+    its namespace, and whether the requester may read Secrets there."""
+
+    account: Account | None
+    safe: Safe | None
+    namespace_labels: dict[str, str]
+    requester_can_read_secrets: bool
+
+
+def look(ctx: OperatorContext, request: AccessRequest) -> Seen:
+    ref, requester = request.spec.account, request.spec.requester or ""
+    (account, safe), labels, can_read = store.together(
+        lambda: store.account_and_safe(ctx.api, ref.namespace, ref.name),
         lambda: store.namespace_labels(ctx.api, request.namespace),
         lambda: bool(requester) and authz.can_read_secrets(
             ctx.api, requester, request.spec.requester_groups, request.namespace),
-        lambda: store.grants_of_account(ctx.api, ref.namespace, ref.name, live=True) if counted else [],
-        lambda: store.live_grants_of(ctx.api, requester) if counted and requester else [],
     )
-    safe_accounts = (
-        {(a.namespace, a.name) for a in ctx.vault.accounts_of_safe(safe.namespace, safe.name)}
-        if counted and safe is not None else set()
-    )
+    return Seen(account, safe, labels, can_read)
+
+
+def gather(ctx: OperatorContext, request: AccessRequest, seen: Seen, now: datetime) -> RequestFacts:
+    """The facts for deciding `request`: what was `seen`, and the grants when the Safe's policy counts
+    them (read now, under the Safe's lock, see `_decide`)."""
+    ref, requester, safe = request.spec.account, request.spec.requester or "", seen.safe
+    account_grants: list[Grant] = []
+    requester_grants: list[Grant] = []
+    if safe is not None and counts_grants(safe.spec.policy):
+        account_grants, held, safe_accounts = store.together(
+            lambda: store.grants_of_account(ctx.api, ref.namespace, ref.name, live=True),
+            lambda: store.live_grants_of(ctx.api, requester) if requester else [],
+            lambda: store.accounts_of_safe(ctx.api, safe.namespace, safe.name),
+        )
+        keys = {(a.namespace, a.name) for a in safe_accounts}
+        requester_grants = [g for g in held if g.spec.account.key in keys]
     return RequestFacts(
         request=request,
-        account=account,
+        account=seen.account,
         safe=safe,
-        namespace_labels=labels,
-        requester_can_read_secrets=can_read,
+        namespace_labels=seen.namespace_labels,
+        requester_can_read_secrets=seen.requester_can_read_secrets,
         requester_verdict=verify_requester(ctx.key, request.namespace, request.spec, request.created),
         review_verdicts={r.user: verify_review(ctx.key, request.uid, r) for r in request.status.reviews},
         account_grants=account_grants,
-        requester_grants=[g for g in requester_grants if g.spec.account.key in safe_accounts],
+        requester_grants=requester_grants,
         now=now,
     )
 
@@ -126,19 +145,21 @@ def _submitted(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> 
 def _decide(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> None:
     if not request.status.history:
         request = _submitted(ctx, request, logger)
-    account, safe = ctx.vault.account_and_safe(request.spec.account.namespace, request.spec.account.name)
+    seen = look(ctx, request)
+    safe = seen.safe
     if safe is not None and counts_grants(safe.spec.policy):
+        # One decision at a time per such Safe, from reading its grants to issuing the new one, so two
+        # requests decided at once cannot both take the last place.
         with ctx.safe_locks.lock((safe.namespace, safe.name)):
-            _decide_on(ctx, request, account, safe, logger)
+            _decide_on(ctx, request, seen, logger)
     else:
-        _decide_on(ctx, request, account, safe, logger)
+        _decide_on(ctx, request, seen, logger)
 
 
-def _decide_on(ctx: OperatorContext, request: AccessRequest, account: Account | None, safe: Safe | None,
-               logger: Logger) -> None:
+def _decide_on(ctx: OperatorContext, request: AccessRequest, seen: Seen, logger: Logger) -> None:
     """Decide, write the outcome and, when approved, issue the Grant and deliver what is due now."""
     now = datetime.now(UTC)
-    facts = gather(ctx, request, account, safe, now)
+    facts = gather(ctx, request, seen, now)
     outcome = decide_pending(facts)
     status = request.status
     conditions = _conditions(status.conditions, outcome)

@@ -8,7 +8,6 @@ from datetime import timedelta
 from kubernetes import client
 
 from strongroom.keyed_locks import KeyedLocks
-from strongroom.vault_view import VaultView
 from strongroom.webhook_server import ServingFiles
 from strongroom.webhooks import ClientConfig
 
@@ -39,8 +38,3 @@ class OperatorContext:
     # Decisions that count a Safe's grants (exclusive check-out, a per-user limit) take the Safe's
     # lock, so two requests decided at once cannot both take the last place.
     safe_locks: KeyedLocks = field(default_factory=KeyedLocks, repr=False)
-    # Safes and Accounts from the watch streams; until startup connects the indexes, every read goes out.
-    vault: VaultView = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.vault = VaultView(self.api)

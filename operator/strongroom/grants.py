@@ -129,7 +129,7 @@ def standing(ctx: OperatorContext, grant: Grant, now: datetime) -> Standing:
         request = store.get(ctx.api, AccessRequest, grant.namespace, source)
         if request is None or request.status.phase not in (AccessRequestPhase.APPROVED, AccessRequestPhase.ACTIVE):
             return Standing(reason="RequestNotApproved", message=f"access request {source} is not approved")
-    account, safe = ctx.vault.account_and_safe(grant.spec.account.namespace, grant.spec.account.name)
+    account, safe = store.account_and_safe(ctx.api, grant.spec.account.namespace, grant.spec.account.name)
     if account is None or safe is None:
         ref = grant.spec.account
         return Standing(reason="AccountMissing", message=f"account {ref.namespace}/{ref.name} or its safe is gone")

@@ -95,6 +95,17 @@ def namespace_labels(api: client.ApiClient, namespace: str) -> dict[str, str]:
         raise
 
 
+def account_and_safe(api: client.ApiClient, namespace: str, name: str) -> tuple[Account | None, Safe | None]:
+    account = get(api, Account, namespace, name)
+    if account is None:
+        return None, None
+    return account, get(api, Safe, namespace, account.spec.safe)
+
+
+def accounts_of_safe(api: client.ApiClient, namespace: str, safe: str) -> list[Account]:
+    return list_all(api, Account, namespace, fields=field_selector({"spec.safe": safe}))
+
+
 def together(*reads: Callable[[], Any]) -> list[Any]:
     """Run independent reads at once and return their results in order (the first error is raised)."""
     futures = [_READERS.submit(read) for read in reads]

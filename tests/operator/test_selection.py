@@ -1,12 +1,9 @@
-"""How the operator reads less: Grants selected by the API server on their account, subject and phase
-(the CRDs' selectable fields), and Safes and Accounts from the watch streams' view, with a read for
-anything that view has not seen yet."""
+"""How the operator reads less: Grants selected by the API server on their account, subject and phase,
+and Accounts on their Safe (the CRDs' selectable fields), instead of listing every object of a kind."""
 
 from __future__ import annotations
 
 from strongroom import store
-from strongroom.models.account import Account
-from strongroom.vault_view import VaultView
 from tests.conftest import OperatorProcess
 from tests.operator.test_lifecycle import phase, status
 from tests.waiting import eventually
@@ -33,24 +30,12 @@ def test_grants_are_selected_by_account_subject_and_phase(operator: OperatorProc
     assert grant in names(store.live_grants_of(admin, "alice"))
     assert grant not in names(store.live_grants_of(admin, "erin"))
     assert names(store.live_grants_in_vault(admin, world.vault)) == {grant}
+    safe = world.get("Account", world.account, namespace=world.vault)["spec"]["safe"]
+    assert [a.name for a in store.accounts_of_safe(admin, world.vault, safe)] == [world.account]
+    assert store.accounts_of_safe(admin, world.vault, "another-safe") == []
 
     world.patch("alice", "AccessRequest", name, {"spec": {"release": True}})
     eventually(lambda: phase(world, name) == "Released", what="Released")
     assert names(store.grants_of_account(admin, world.vault, world.account, live=True)) == set()
     assert grant not in names(store.live_grants_of(admin, "alice"))
     assert names(store.grants_of_account(admin, world.vault, world.account)) == {grant}  # ended, still there
-
-
-def test_the_vault_view_answers_from_its_indexes_and_reads_what_they_have_not_seen(world: World) -> None:
-    admin = world.clients["admin"]
-    stored = store.get(admin, Account, world.vault, world.account)
-    assert stored is not None
-    seen = stored.model_copy(update={"metadata": {**stored.metadata, "name": "as-seen"}})
-    from_index = VaultView(admin, accounts={(world.vault, world.account): [seen]})
-    assert from_index.account(world.vault, world.account) is seen  # no read
-    unseen = VaultView(admin, safes={}, accounts={}, safe_accounts={})
-    account, safe = unseen.account_and_safe(world.vault, world.account)
-    assert account is not None and account.name == world.account
-    assert safe is not None and safe.name == account.spec.safe
-    assert [a.name for a in unseen.accounts_of_safe(world.vault, safe.name)] == [world.account]
-    assert unseen.account(world.vault, "no-such-account") is None

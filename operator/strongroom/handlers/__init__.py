@@ -3,6 +3,6 @@
 Importing this package registers every handler with kopf.
 """
 
-from strongroom.handlers import accessrequest, admission, grant, indexes, login, startup, vault
+from strongroom.handlers import accessrequest, admission, grant, login, startup, vault
 
-__all__ = ["accessrequest", "admission", "grant", "indexes", "login", "startup", "vault"]
+__all__ = ["accessrequest", "admission", "grant", "login", "startup", "vault"]

@@ -15,8 +15,7 @@ from strongroom.models.api import GROUP
 
 
 @kopf.on.startup()
-def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger, safe_index: kopf.Index,
-              account_index: kopf.Index, safe_account_index: kopf.Index, **_: Any) -> None:
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -30,8 +29,6 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: loggi
     settings.execution.max_workers = 32
 
     ctx: OperatorContext = memo.ctx
-    # kopf fills these before the first resource handler runs, and keeps them current from then on.
-    ctx.vault.safes, ctx.vault.accounts, ctx.vault.safe_accounts = safe_index, account_index, safe_account_index
     ctx.user = client.AuthenticationV1Api(ctx.api).create_self_subject_review(
         client.V1SelfSubjectReview(metadata=client.V1ObjectMeta())
     ).status.user_info.username

@@ -40,7 +40,7 @@ def on_safe_event(type: str, body: kopf.Body, memo: kopf.Memo, logger: logging.L
     ctx: OperatorContext = memo.ctx
     safe = Safe.from_object(body)
     accounts, live, pending = store.together(
-        lambda: ctx.vault.accounts_of_safe(safe.namespace, safe.name),
+        lambda: store.accounts_of_safe(ctx.api, safe.namespace, safe.name),
         lambda: store.live_grants_in_vault(ctx.api, safe.namespace),
         lambda: store.list_all(ctx.api, AccessRequest, fields=store.field_selector(
             {"spec.account.namespace": safe.namespace, "status.phase": AccessRequestPhase.PENDING.value})),
@@ -81,7 +81,7 @@ def on_account(body: kopf.Body, memo: kopf.Memo, type: str = "TIMER", **_: Any) 
         return
     ctx: OperatorContext = memo.ctx
     account = Account.from_object(body)
-    safe = ctx.vault.safe(account.namespace, account.spec.safe)
+    safe = store.get(ctx.api, Safe, account.namespace, account.spec.safe)
     live = store.grants_of_account(ctx.api, account.namespace, account.name, live=True)
     status = inventory.account_status(account, safe, _secret_problem(ctx, account), live, datetime.now(UTC))
     _write_status(ctx, account, status)
