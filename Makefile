@@ -17,8 +17,8 @@ lint: $(INSTALLED)
 
 # Regenerate what the models and rbac.py define: crds/ and the chart's generated files.
 crds: $(INSTALLED)
-	$(BIN)/python -m strongroom.crdgen
-	$(BIN)/python -m strongroom.chartgen
+	$(BIN)/python -m strongroom.codegen.crds
+	$(BIN)/python -m strongroom.codegen.chart
 
 down: $(INSTALLED)
 	$(BIN)/strongroom cluster down

@@ -31,11 +31,11 @@ import yaml
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
-from strongroom.delivery import secret_name_for
-from strongroom.kube import api_client, apply
-from strongroom.localcluster.controlplane import LocalCluster
-from strongroom.localcluster.users import USER_NAMES
-from strongroom.models.api import GROUP, VERSION
+from strongroom.api.group import GROUP, VERSION
+from strongroom.devcluster.controlplane import LocalCluster
+from strongroom.devcluster.users import USER_NAMES
+from strongroom.kube.client import api_client, apply
+from strongroom.policy.delivery import secret_name_for
 from tests.conftest import CRDS_DIR, Cluster, start_operator
 from tests.waiting import eventually
 from tests.world import World, build_world

@@ -12,12 +12,12 @@ import pytest
 import yaml
 from kubernetes import client
 
-from strongroom.kube import api_client, apply
-from strongroom.localcluster.controlplane import LocalCluster
-from strongroom.localcluster.operator_process import LocalOperator
-from strongroom.localcluster.operator_process import start as start_local_operator
-from strongroom.localcluster.users import OPERATOR_USER, USER_NAMES
-from strongroom.webhooks import remove_configurations
+from strongroom.devcluster.controlplane import LocalCluster
+from strongroom.devcluster.operator_process import LocalOperator
+from strongroom.devcluster.operator_process import start as start_local_operator
+from strongroom.devcluster.users import OPERATOR_USER, USER_NAMES
+from strongroom.kube.client import api_client, apply
+from strongroom.webhook.configurations import remove_configurations
 from tests.postgres import PostgresServer, start_server
 from tests.waiting import eventually
 from tests.world import World, build_world

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from strongroom.localcluster.controlplane import die_with_parent, free_port
+from strongroom.devcluster.controlplane import die_with_parent, free_port
 
 SUPERUSER = "postgres"
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from strongroom.delivery import MaterialMissing, delivered_secret, label_value, secret_name_for
-from strongroom.models.account import Account
-from strongroom.models.common import DNS1123_SUBDOMAIN_PATTERN
-from strongroom.models.grant import Grant
+from strongroom.api.account import Account
+from strongroom.api.common import DNS1123_SUBDOMAIN_PATTERN
+from strongroom.api.grant import Grant
+from strongroom.policy.delivery import MaterialMissing, delivered_secret, label_value, secret_name_for
 from strongroom.rotation.protocol import PENDING_KEY
 from tests.policy.builders import account, grant
 

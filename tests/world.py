@@ -12,8 +12,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom.localcluster.sample import ACCOUNT, SAFE, seed
-from strongroom.models.api import API_VERSION, GROUP, VERSION
+from strongroom.api.group import API_VERSION, GROUP, VERSION
+from strongroom.devcluster.sample import ACCOUNT, SAFE, seed
 from tests.waiting import eventually
 
 PLURALS = {"Safe": "safes", "Account": "accounts", "AccessRequest": "accessrequests", "Grant": "grants"}

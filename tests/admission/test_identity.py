@@ -6,11 +6,11 @@ from __future__ import annotations
 import base64
 import time
 
+from strongroom.api.accessrequest import AccessRequest
+from strongroom.devcluster.users import OPERATOR_NAMESPACE
 from strongroom.identity.keys import KEY_SECRET
 from strongroom.identity.signing import verify_requester, verify_review
-from strongroom.localcluster.users import OPERATOR_NAMESPACE
-from strongroom.models.accessrequest import AccessRequest
-from strongroom.webhooks import remove_configurations
+from strongroom.webhook.configurations import remove_configurations
 from tests.conftest import OperatorProcess, start_operator
 from tests.waiting import eventually
 from tests.world import World, refusal

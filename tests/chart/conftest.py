@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from strongroom.localcluster.binaries import bin_dir
+from strongroom.devcluster.binaries import bin_dir
 from tests.chart.helm import Tools
 
 

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from strongroom import chartgen, crdgen, rbac, webhooks
+from strongroom.api.common import DURATION_PATTERN
 from strongroom.cli.operator_cmd import operator_command
-from strongroom.models.common import DURATION_PATTERN
+from strongroom.codegen import chart as chartgen
+from strongroom.codegen import crds as crdgen
+from strongroom.codegen import rbac
+from strongroom.webhook import configurations as webhooks
 from tests.chart.helm import CHART, Tools, of_kind
 
 DOCKERFILE = CHART.parents[1] / "Dockerfile"
@@ -26,7 +29,7 @@ HELM_LABELS = {"helm.sh/chart", "app.kubernetes.io/name", "app.kubernetes.io/ins
 
 def test_the_generated_chart_files_are_up_to_date() -> None:
     drifted = chartgen.drifted(CHART, chartgen.render_all())
-    assert not drifted, f"{', '.join(drifted)} out of date: run `python -m strongroom.chartgen`"
+    assert not drifted, f"{', '.join(drifted)} out of date: run `python -m strongroom.codegen.chart`"
 
 
 def test_check_mode_names_drifted_files_and_writing_fixes_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -13,9 +13,9 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom.localcluster.controlplane import free_port, write_kubeconfig
-from strongroom.localcluster.operator_process import start as start_local_operator
-from strongroom.webhooks import MUTATING_CONFIGURATION, remove_configurations
+from strongroom.devcluster.controlplane import free_port, write_kubeconfig
+from strongroom.devcluster.operator_process import start as start_local_operator
+from strongroom.webhook.configurations import MUTATING_CONFIGURATION, remove_configurations
 from tests.chart.helm import CHART, Tools
 from tests.chart.test_chart import MODES
 from tests.conftest import Cluster

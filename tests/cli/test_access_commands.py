@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from strongroom.localcluster.binaries import bin_dir
+from strongroom.devcluster.binaries import bin_dir
 from tests.conftest import Cluster, OperatorProcess
 from tests.waiting import eventually
 from tests.world import World

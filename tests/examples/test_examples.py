@@ -8,11 +8,11 @@ import pytest
 import yaml
 from kubernetes import client
 
-from strongroom.kube import apply
-from strongroom.localcluster.sample import binding
-from strongroom.localcluster.users import OPERATOR_USER
-from strongroom.models.api import GROUP, VERSION
-from strongroom.rbac import VAULT_ACCESS_ROLE
+from strongroom.api.group import GROUP, VERSION
+from strongroom.codegen.rbac import VAULT_ACCESS_ROLE
+from strongroom.devcluster.sample import binding
+from strongroom.devcluster.users import OPERATOR_USER
+from strongroom.kube.client import apply
 from tests.conftest import OperatorProcess
 from tests.waiting import eventually
 

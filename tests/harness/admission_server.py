@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from strongroom import pki
+from strongroom.webhook import certificates as pki
 
 Review = dict[str, Any]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from strongroom.localcluster.controlplane import free_port
+from strongroom.devcluster.controlplane import free_port
 from tests.waiting import eventually
 
 
@@ -91,7 +91,7 @@ def test_a_test_run_killed_outright_leaves_no_control_plane_behind(tmp_path: Pat
     script = (
         "import json, sys, time\n"
         "from pathlib import Path\n"
-        "from strongroom.localcluster.controlplane import LocalCluster\n"
+        "from strongroom.devcluster.controlplane import LocalCluster\n"
         "state, _ = LocalCluster(Path(sys.argv[1])).up(tie_to_parent=True)\n"
         "print(json.dumps(state.pids), flush=True)\n"
         "time.sleep(600)\n"

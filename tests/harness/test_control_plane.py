@@ -9,8 +9,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom.kube import apply
-from strongroom.localcluster.users import USERS
+from strongroom.devcluster.users import USERS
+from strongroom.kube.client import apply
 from tests.harness.admission_server import serve_admission
 from tests.waiting import eventually
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from strongroom.api.accessrequest import AccessRequestSpec, Review, ReviewDecision
+from strongroom.api.grant import GrantSpec
 from strongroom.identity.signing import (
     Unverified,
     seal_issuer,
@@ -13,8 +15,6 @@ from strongroom.identity.signing import (
     verify_requester,
     verify_review,
 )
-from strongroom.models.accessrequest import AccessRequestSpec, Review, ReviewDecision
-from strongroom.models.grant import GrantSpec
 from tests.policy.builders import at
 
 KEY = b"k" * 32

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from strongroom import webhooks
+from strongroom.webhook import configurations as webhooks
 
 
 def test_every_webhook_fails_closed_quickly_on_strongroom_resources_and_skips_only_the_operator() -> None:

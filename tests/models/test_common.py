@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from strongroom.models.accessrequest import AccessRequestSpec
-from strongroom.models.common import (
+from strongroom.api.accessrequest import AccessRequestSpec
+from strongroom.api.common import (
     Condition,
     ConditionStatus,
     HistoryEntry,
@@ -13,7 +13,7 @@ from strongroom.models.common import (
     format_time,
     set_condition,
 )
-from strongroom.models.safe import SafeSpec
+from strongroom.api.safe import SafeSpec
 
 T0 = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=5)

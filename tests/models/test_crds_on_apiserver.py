@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom.models.api import API_VERSION, GROUP, VERSION
+from strongroom.api.group import API_VERSION, GROUP, VERSION
 
 SAFE = {
     "apiVersion": API_VERSION, "kind": "Safe", "metadata": {"name": "prod-db"},

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from strongroom.models.lifecycle import (
+from strongroom.api.phases import (
     ACCESS_REQUEST_TRANSITIONS,
     GRANT_TRANSITIONS,
     AccessRequestPhase,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kubernetes import client
 
-from strongroom.webhooks import remove_configurations
+from strongroom.webhook.configurations import remove_configurations
 from tests.conftest import Cluster, OperatorProcess, start_operator
 from tests.operator.test_lifecycle import phase, status
 from tests.waiting import eventually

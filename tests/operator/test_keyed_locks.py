@@ -4,7 +4,7 @@ race that once delivered a dynamic role's Secret with another step's password), 
 import threading
 import time
 
-from strongroom.keyed_locks import KeyedLocks
+from strongroom.kube.locks import KeyedLocks
 
 
 def overlaps(locks: KeyedLocks, keys: list[str]) -> int:

@@ -7,10 +7,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from strongroom.api.grant import GrantSpec
+from strongroom.devcluster.users import OPERATOR_NAMESPACE, OPERATOR_USER
 from strongroom.identity.keys import KEY_SECRET
 from strongroom.identity.signing import seal_issuer
-from strongroom.localcluster.users import OPERATOR_NAMESPACE, OPERATOR_USER
-from strongroom.models.grant import GrantSpec
 from tests.conftest import Cluster, OperatorProcess, start_operator
 from tests.operator.test_lifecycle import active, phase, secret, status
 from tests.waiting import eventually

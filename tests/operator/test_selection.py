@@ -3,7 +3,7 @@ and Accounts on their Safe (the CRDs' selectable fields), instead of listing eve
 
 from __future__ import annotations
 
-from strongroom import store
+from strongroom.kube import reads as store
 from tests.conftest import OperatorProcess
 from tests.operator.test_lifecycle import phase, status
 from tests.waiting import eventually

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from strongroom.models.accessrequest import AccessRequest, Review
-from strongroom.models.account import Account
-from strongroom.models.api import API_VERSION
-from strongroom.models.grant import Grant
-from strongroom.models.safe import Safe, SafeSpec, Schedule
+from strongroom.api.accessrequest import AccessRequest, Review
+from strongroom.api.account import Account
+from strongroom.api.grant import Grant
+from strongroom.api.group import API_VERSION
+from strongroom.api.safe import Safe, SafeSpec, Schedule
 
 
 def at(text: str) -> datetime:

@@ -1,4 +1,4 @@
-from strongroom.models.accessrequest import RejectionReason
+from strongroom.api.accessrequest import RejectionReason
 from strongroom.policy.checkout import check_exclusive_checkout, check_grants_per_user, counts_grants
 
 from .builders import at, grant, policy

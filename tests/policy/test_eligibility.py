@@ -2,8 +2,8 @@ from typing import Any
 
 import pytest
 
-from strongroom.models.accessrequest import RejectionReason
-from strongroom.models.safe import SafeSpec
+from strongroom.api.accessrequest import RejectionReason
+from strongroom.api.safe import SafeSpec
 from strongroom.policy.decision import Decision
 from strongroom.policy.eligibility import check_justification, check_requester
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+from strongroom.api.accessrequest import AccessRequest, RejectionReason
+from strongroom.api.account import Account
+from strongroom.api.common import ConditionStatus, find_condition
+from strongroom.api.grant import Grant
+from strongroom.api.phases import AccessRequestPhase as Phase
+from strongroom.api.safe import Safe
 from strongroom.identity.signing import VERIFIED, Unverified, Verdict
-from strongroom.models.accessrequest import AccessRequest, RejectionReason
-from strongroom.models.account import Account
-from strongroom.models.common import ConditionStatus, find_condition
-from strongroom.models.grant import Grant
-from strongroom.models.lifecycle import AccessRequestPhase as Phase
-from strongroom.models.safe import Safe
 from strongroom.policy.policyhash import policy_hash
 from strongroom.policy.request_decision import RequestFacts, RequestOutcome, decide_pending, eligibility_lost
 

@@ -2,8 +2,8 @@ from typing import Any
 
 import pytest
 
-from strongroom.models.accessrequest import RejectionReason, TimeWindow
-from strongroom.models.safe import SafePolicy
+from strongroom.api.accessrequest import RejectionReason, TimeWindow
+from strongroom.api.safe import SafePolicy
 from strongroom.policy.eligibility import check_requester
 from strongroom.policy.windows import AccessWindow, check_requested_time, grant_window
 

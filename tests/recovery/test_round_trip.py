@@ -14,10 +14,10 @@ from pathlib import Path
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom import rbac
-from strongroom.kube import apply
-from strongroom.localcluster.sample import binding
-from strongroom.models.api import GROUP, VERSION
+from strongroom.api.group import GROUP, VERSION
+from strongroom.codegen import rbac
+from strongroom.devcluster.sample import binding
+from strongroom.kube.client import apply
 from strongroom.recovery import envelope
 from strongroom.recovery.restore import HISTORY_CONFIGMAP
 from tests.conftest import Cluster, OperatorProcess

@@ -7,11 +7,11 @@ import csv
 import io
 from datetime import UTC, datetime
 
-from strongroom.models.accessrequest import AccessRequest
+from strongroom.api.accessrequest import AccessRequest
+from strongroom.recovery.audit import report_rows
 from strongroom.recovery.document import ExportDocument, SecretRecord, manifest
 from strongroom.recovery.restore import history_configmaps, select
 from strongroom.recovery.tables import tables, to_csv, write_csv_dir
-from strongroom.report import report_rows
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

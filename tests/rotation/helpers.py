@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg import sql
 
-from strongroom.localcluster.sample import SECRET
+from strongroom.devcluster.sample import SECRET
 from strongroom.rotation.protocol import PENDING_KEY
 from tests.postgres import SUPERUSER, PostgresServer
 from tests.world import World

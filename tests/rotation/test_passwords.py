@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from strongroom.models.account import PasswordPolicy
+from strongroom.api.account import PasswordPolicy
 from strongroom.rotation.passwords import SYMBOLS, generate
 
 

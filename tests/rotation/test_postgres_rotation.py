@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from strongroom.rotation.protocol import STEPS
-from strongroom.rotation.run import CRASH_AT
-from strongroom.webhooks import remove_configurations
+from strongroom.rotation.rotator import CRASH_AT
+from strongroom.webhook.configurations import remove_configurations
 from tests.conftest import Cluster, OperatorProcess, start_operator
 from tests.operator.test_lifecycle import active, phase
 from tests.postgres import PostgresServer

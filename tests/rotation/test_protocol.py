@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from strongroom.models.account import Account
+from strongroom.api.account import Account
 from strongroom.rotation.protocol import (
     Action,
     Works,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from strongroom import rbac
-from strongroom.kube import apply
-from strongroom.localcluster.sample import binding
+from strongroom.codegen import rbac
+from strongroom.devcluster.sample import binding
+from strongroom.kube.client import apply
 from tests.conftest import Cluster, OperatorProcess
 from tests.rotation.helpers import rotation_status, set_rotation, vaulted
 from tests.world import World

@@ -13,14 +13,14 @@ import click
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from strongroom.api.common import format_time
+from strongroom.api.group import GROUP, VERSION
+from strongroom.api.phases import AccessRequestPhase
+from strongroom.api.safe import SafeSpec
 from strongroom.cli import views
 from strongroom.cli.errors import EXIT_ENDED, EXIT_FORBIDDEN, EXIT_TIMEOUT, EXIT_USAGE, CliError, api_error
 from strongroom.cli.output import emit
 from strongroom.cli.session import Session, session_options
-from strongroom.models.api import GROUP, VERSION
-from strongroom.models.common import format_time
-from strongroom.models.lifecycle import AccessRequestPhase
-from strongroom.models.safe import SafeSpec
 from strongroom.policy.approvals import is_approver
 from strongroom.policy.durations import parse_duration
 

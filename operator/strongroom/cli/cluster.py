@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from strongroom.cli.errors import CliError
-from strongroom.localcluster.binaries import BinariesMissing
-from strongroom.localcluster.controlplane import DEFAULT_DIR, ClusterError, LocalCluster
-from strongroom.localcluster.users import USERS
+from strongroom.devcluster.binaries import BinariesMissing
+from strongroom.devcluster.controlplane import DEFAULT_DIR, ClusterError, LocalCluster
+from strongroom.devcluster.users import USERS
 
 dir_option = click.option(
     "--dir",

@@ -11,14 +11,14 @@ from kubernetes.client.exceptions import ApiException
 from rich.console import Console
 from rich.table import Table
 
-from strongroom import authz
 from strongroom.cli.cluster import dir_option
 from strongroom.cli.errors import CliError
-from strongroom.demo import DemoStepFailed, play
-from strongroom.kube import api_client
-from strongroom.localcluster.binaries import BinariesMissing
-from strongroom.localcluster.controlplane import ClusterError, LocalCluster
-from strongroom.localcluster.users import USERS
+from strongroom.devcluster.binaries import BinariesMissing
+from strongroom.devcluster.controlplane import ClusterError, LocalCluster
+from strongroom.devcluster.story import DemoStepFailed, play
+from strongroom.devcluster.users import USERS
+from strongroom.kube import authz
+from strongroom.kube.client import api_client
 
 # (verb, resource, namespace) questions every user is asked about, through the real API server.
 QUESTIONS = (

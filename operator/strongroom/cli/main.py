@@ -10,8 +10,8 @@ from strongroom.cli.access import COMMANDS as ACCESS_COMMANDS
 from strongroom.cli.cluster import cluster
 from strongroom.cli.demo import demo
 from strongroom.cli.errors import CliError
+from strongroom.cli.exports import decrypt, export, keygen, restore
 from strongroom.cli.operator_cmd import operator_command
-from strongroom.cli.recovery import decrypt, export, keygen, restore
 from strongroom.cli.report import report
 from strongroom.cli.rotate import rotate
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from strongroom import runner
 from strongroom.cli.errors import CliError
 from strongroom.policy.durations import parse_duration
+from strongroom.runtime import run as runner
 
 
 @click.command("operator")

@@ -13,14 +13,14 @@ from kubernetes.client.exceptions import ApiException
 from rich.console import Console
 from rich.table import Table
 
+from strongroom.api.accessrequest import AccessRequest
+from strongroom.api.group import GROUP, VERSION
 from strongroom.cli.errors import EXIT_FORBIDDEN, EXIT_USAGE, CliError
-from strongroom.cli.recovery import context_option, kubeconfig_option
-from strongroom.kube import api_client
-from strongroom.models.accessrequest import AccessRequest
-from strongroom.models.api import GROUP, VERSION
+from strongroom.cli.exports import context_option, kubeconfig_option
+from strongroom.kube.client import api_client
+from strongroom.recovery.audit import COLUMNS, report_rows
 from strongroom.recovery.restore import HISTORY_CONFIGMAP
 from strongroom.recovery.tables import to_csv
-from strongroom.report import COLUMNS, report_rows
 
 
 def _when(value: str | None, option: str) -> datetime | None:

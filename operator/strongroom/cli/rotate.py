@@ -14,11 +14,11 @@ import click
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from strongroom.api.common import format_time
+from strongroom.api.group import GROUP, VERSION
 from strongroom.cli.errors import EXIT_FORBIDDEN, EXIT_NOT_FOUND, EXIT_TIMEOUT, CliError
 from strongroom.cli.output import emit
 from strongroom.cli.session import Session, session_options
-from strongroom.models.api import GROUP, VERSION
-from strongroom.models.common import format_time
 
 POLL = 0.5
 

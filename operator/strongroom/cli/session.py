@@ -13,7 +13,7 @@ import click
 from kubernetes import client, config
 
 from strongroom.cli.errors import EXIT_USAGE, CliError
-from strongroom.kube import api_client
+from strongroom.kube.client import api_client
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_NAMESPACE = "default"

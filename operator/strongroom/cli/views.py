@@ -9,9 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from strongroom.models.common import format_time
-from strongroom.models.lifecycle import AccessRequestPhase
-from strongroom.models.safe import SafeSpec
+from strongroom.api.common import format_time
+from strongroom.api.phases import AccessRequestPhase
+from strongroom.api.safe import SafeSpec
 from strongroom.policy.approvals import is_approver
 from strongroom.policy.durations import parse_duration
 from strongroom.policy.eligibility import check_requester, is_listed

@@ -9,10 +9,10 @@ from typing import Any
 import kopf
 from kubernetes.client.exceptions import ApiException
 
-from strongroom import access_requests
-from strongroom.context import OperatorContext
-from strongroom.models.api import GROUP, VERSION
-from strongroom.models.lifecycle import AccessRequestPhase, is_terminal
+from strongroom.api.group import GROUP, VERSION
+from strongroom.api.phases import AccessRequestPhase, is_terminal
+from strongroom.controllers import accessrequest as access_requests
+from strongroom.controllers.context import OperatorContext
 
 
 def _reconcile(ctx: OperatorContext, body: kopf.Body, logger: logging.Logger, fresh: bool = False) -> None:

@@ -1,6 +1,6 @@
 """Admission webhooks (kopf handlers): gather the facts, let `identity.admission` decide, answer.
 
-Each handler id is the URL path its webhook configuration entry calls (see `strongroom.webhooks`).
+Each handler id is the URL path its webhook configuration entry calls (see `strongroom.webhook.configurations`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ import kopf
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom import authz, webhooks
-from strongroom.context import OperatorContext
-from strongroom.identity.admission import (
+from strongroom.api.accessrequest import AccessRequest
+from strongroom.api.account import Account
+from strongroom.api.group import GROUP, VERSION
+from strongroom.api.safe import Safe
+from strongroom.controllers.context import OperatorContext
+from strongroom.identity.stamping import (
     Caller,
     Refusal,
     check_spec_update,
@@ -22,10 +25,8 @@ from strongroom.identity.admission import (
     stamp_requester,
     stamp_review,
 )
-from strongroom.models.accessrequest import AccessRequest
-from strongroom.models.account import Account
-from strongroom.models.api import GROUP, VERSION
-from strongroom.models.safe import Safe
+from strongroom.kube import authz
+from strongroom.webhook import configurations as webhooks
 
 
 def _refuse(refusal: Refusal) -> kopf.AdmissionError:

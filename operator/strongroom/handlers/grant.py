@@ -10,11 +10,11 @@ from typing import Any
 
 import kopf
 
-from strongroom import grants
-from strongroom.context import OperatorContext
-from strongroom.models.api import GROUP, VERSION
-from strongroom.models.grant import Grant
-from strongroom.models.lifecycle import GrantPhase, is_terminal
+from strongroom.api.grant import Grant
+from strongroom.api.group import GROUP, VERSION
+from strongroom.api.phases import GrantPhase, is_terminal
+from strongroom.controllers import grant as grants
+from strongroom.controllers.context import OperatorContext
 
 # Re-read at least this often, to notice an end written by someone else and stop.
 _CHUNK = 10.0

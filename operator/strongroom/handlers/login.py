@@ -6,7 +6,7 @@ from typing import Any
 
 import kopf
 
-from strongroom.context import OperatorContext
+from strongroom.controllers.context import OperatorContext
 
 
 @kopf.on.login()

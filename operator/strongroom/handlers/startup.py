@@ -8,10 +8,12 @@ from typing import Any
 import kopf
 from kubernetes import client
 
-from strongroom import kube, webhook_server, webhooks
-from strongroom.context import OperatorContext
+from strongroom.api.group import GROUP
+from strongroom.controllers.context import OperatorContext
 from strongroom.identity.keys import ensure_signing_key
-from strongroom.models.api import GROUP
+from strongroom.kube import client as kube
+from strongroom.webhook import configurations as webhooks
+from strongroom.webhook import server as webhook_server
 
 
 @kopf.on.startup()

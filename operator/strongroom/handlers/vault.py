@@ -10,15 +10,17 @@ from typing import Any
 import kopf
 from kubernetes.client.exceptions import ApiException
 
-from strongroom import grants, inventory, store
-from strongroom.context import OperatorContext
-from strongroom.delivery import PASSWORD_TYPES
-from strongroom.models.accessrequest import AccessRequest
-from strongroom.models.account import Account
-from strongroom.models.api import GROUP, VERSION
-from strongroom.models.lifecycle import AccessRequestPhase
-from strongroom.models.safe import Safe
-from strongroom.rotation import run
+from strongroom.api.accessrequest import AccessRequest
+from strongroom.api.account import Account
+from strongroom.api.group import GROUP, VERSION
+from strongroom.api.phases import AccessRequestPhase
+from strongroom.api.safe import Safe
+from strongroom.controllers import grant as grants
+from strongroom.controllers.context import OperatorContext
+from strongroom.kube import reads as store
+from strongroom.policy import inventory
+from strongroom.policy.delivery import PASSWORD_TYPES
+from strongroom.rotation import rotator as run
 
 
 def _write_status(ctx: OperatorContext, obj: Safe | Account, status: dict[str, Any]) -> None:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from strongroom.models.accessrequest import AccessRequestSpec, Review
-from strongroom.models.common import format_time
-from strongroom.models.grant import GrantSpec
+from strongroom.api.accessrequest import AccessRequestSpec, Review
+from strongroom.api.common import format_time
+from strongroom.api.grant import GrantSpec
 
 VERSION = "v1"
 # How far a stamp may lie from the object's creationTimestamp (admission precedes storage).

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from strongroom.models.accessrequest import Review, ReviewDecision
-from strongroom.models.safe import Approvers, SafeSpec
+from strongroom.api.accessrequest import Review, ReviewDecision
+from strongroom.api.safe import Approvers, SafeSpec
 from strongroom.policy.durations import parse_duration
 
 Verify = Callable[[Review], bool]

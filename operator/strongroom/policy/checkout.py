@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from strongroom.models.accessrequest import RejectionReason
-from strongroom.models.common import format_time
-from strongroom.models.grant import Grant
-from strongroom.models.lifecycle import is_terminal
-from strongroom.models.safe import SafePolicy
+from strongroom.api.accessrequest import RejectionReason
+from strongroom.api.common import format_time
+from strongroom.api.grant import Grant
+from strongroom.api.phases import is_terminal
+from strongroom.api.safe import SafePolicy
 from strongroom.policy.decision import Decision
 
 GrantKey = tuple[str, str]  # (namespace, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from strongroom.models.accessrequest import RejectionReason
+from strongroom.api.accessrequest import RejectionReason
 
 
 @dataclass(frozen=True)

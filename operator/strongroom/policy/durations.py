@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from strongroom.models.common import DURATION_PATTERN
+from strongroom.api.common import DURATION_PATTERN
 
 _PARTS = re.compile(DURATION_PATTERN)
 _UNITS = ("days", "hours", "minutes", "seconds")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from strongroom.models.accessrequest import RejectionReason
-from strongroom.models.common import format_time
-from strongroom.models.safe import Member, SafePolicy, SafeSpec
+from strongroom.api.accessrequest import RejectionReason
+from strongroom.api.common import format_time
+from strongroom.api.safe import Member, SafePolicy, SafeSpec
 from strongroom.policy.decision import Decision
 from strongroom.policy.schedules import window_end
 from strongroom.policy.selectors import namespace_allowed

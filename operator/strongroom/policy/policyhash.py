@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from strongroom.models.safe import SafeSpec
+from strongroom.api.safe import SafeSpec
 
 # The description and blockedReason explain; they decide nothing.
 DECIDING_FIELDS = frozenset({"blocked", "members", "approvers", "policy", "schedules"})

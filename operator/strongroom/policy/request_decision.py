@@ -21,13 +21,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from strongroom.api.accessrequest import AccessRequest, RejectionReason
+from strongroom.api.account import Account
+from strongroom.api.common import Condition, ConditionStatus, format_time
+from strongroom.api.grant import Grant
+from strongroom.api.phases import AccessRequestPhase
+from strongroom.api.safe import Safe, SafeSpec
 from strongroom.identity.signing import Unverified, Verdict
-from strongroom.models.accessrequest import AccessRequest, RejectionReason
-from strongroom.models.account import Account
-from strongroom.models.common import Condition, ConditionStatus, format_time
-from strongroom.models.grant import Grant
-from strongroom.models.lifecycle import AccessRequestPhase
-from strongroom.models.safe import Safe, SafeSpec
 from strongroom.policy.approvals import Tally, approval_deadline, approval_timed_out, count_reviews
 from strongroom.policy.checkout import GrantKey, check_exclusive_checkout, check_grants_per_user, key
 from strongroom.policy.decision import Decision

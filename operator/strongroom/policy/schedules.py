@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from strongroom.models.common import HHMM_PATTERN
-from strongroom.models.safe import Schedule, ScheduleWindow
+from strongroom.api.common import HHMM_PATTERN
+from strongroom.api.safe import Schedule, ScheduleWindow
 
 # How far ahead continuous windows are followed; grants are far shorter than this in practice.
 LOOKAHEAD_DAYS = 8

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from strongroom.models.safe import AllowedNamespaces, LabelSelector, LabelSelectorRequirement, SelectorOperator
+from strongroom.api.safe import AllowedNamespaces, LabelSelector, LabelSelectorRequirement, SelectorOperator
 
 
 def requirement_matches(requirement: LabelSelectorRequirement, labels: Mapping[str, str]) -> bool:

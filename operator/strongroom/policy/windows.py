@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from strongroom.models.accessrequest import RejectionReason, TimeWindow
-from strongroom.models.common import format_time
-from strongroom.models.safe import SafePolicy
+from strongroom.api.accessrequest import RejectionReason, TimeWindow
+from strongroom.api.common import format_time
+from strongroom.api.safe import SafePolicy
 from strongroom.policy.decision import Decision
 from strongroom.policy.durations import format_duration, parse_duration
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from strongroom.models.common import ApiModel, Time
+from strongroom.api.common import ApiModel, Time
 
 DOCUMENT_VERSION = 1
 # Metadata the API server sets; a restored object must not carry it (and it means nothing elsewhere).

@@ -8,9 +8,9 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom import authz, events
-from strongroom.models.api import GROUP, VERSION
-from strongroom.models.safe import Safe
+from strongroom.api.group import GROUP, VERSION
+from strongroom.api.safe import Safe
+from strongroom.kube import authz, events
 from strongroom.recovery.document import ExportDocument, NamespaceRecord, SecretRecord, created_at, manifest
 
 # What an exporter must be allowed, everywhere: read every Strongroom object and every credential.

@@ -12,7 +12,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom.kube import apply
+from strongroom.kube.client import apply
 from strongroom.recovery.document import ExportDocument, manifest
 
 HISTORY_CONFIGMAP = "strongroom-restored-history"

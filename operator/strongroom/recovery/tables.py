@@ -9,9 +9,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from strongroom.models.accessrequest import AccessRequest
+from strongroom.api.accessrequest import AccessRequest
+from strongroom.recovery.audit import COLUMNS, report_rows
 from strongroom.recovery.document import ExportDocument
-from strongroom.report import COLUMNS, report_rows
 
 
 def _decoded(value: str) -> str:

@@ -14,9 +14,9 @@ import hashlib
 import psycopg
 from psycopg import sql
 
-from strongroom.models.account import Account, AccountMode
-from strongroom.models.common import format_time
-from strongroom.models.grant import Grant
+from strongroom.api.account import Account, AccountMode
+from strongroom.api.common import format_time
+from strongroom.api.grant import Grant
 from strongroom.rotation.providers.base import Target, TargetUnavailable
 from strongroom.rotation.providers.postgresql import management_connection
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 
-from strongroom.models.account import PasswordPolicy
+from strongroom.api.account import PasswordPolicy
 
 # Punctuation that survives shells, URLs and connection strings without quoting.
 SYMBOLS = "-_.,:;!?@#%^*+=~"

@@ -11,9 +11,9 @@ import enum
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from strongroom.models.account import Account
-from strongroom.models.grant import Grant
-from strongroom.models.lifecycle import is_terminal
+from strongroom.api.account import Account
+from strongroom.api.grant import Grant
+from strongroom.api.phases import is_terminal
 from strongroom.policy.durations import parse_duration
 
 PENDING_KEY = "strongroom.dev-pending-password"

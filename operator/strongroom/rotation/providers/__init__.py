@@ -3,7 +3,7 @@ is one new module and one line here."""
 
 from __future__ import annotations
 
-from strongroom.models.account import RotationProvider
+from strongroom.api.account import RotationProvider
 from strongroom.rotation.providers.base import Provider, Target, TargetUnavailable
 from strongroom.rotation.providers.local import LocalProvider
 from strongroom.rotation.providers.postgresql import PostgresProvider

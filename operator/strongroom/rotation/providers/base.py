@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from strongroom.models.account import Account
+from strongroom.api.account import Account
 from strongroom.rotation.protocol import Works
 
 

@@ -1,1 +1,0 @@
-"""A local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) for demos and tests."""
