@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from strongroom.api.common import (
     AGE_COLUMN,
+    MAX_DURATION,
     AccountRef,
     ApiModel,
     Condition,
@@ -37,6 +38,9 @@ from strongroom.api.common import (
 from strongroom.api.phases import ACCESS_REQUEST_TRANSITIONS, AccessRequestPhase, cel_transition_rule
 
 MAX_REVIEWS = 32
+# Requests name their Grant (same name) and label values: both must fit in 63 characters.
+MAX_NAME = 63
+RELEASE_FIELDS = ("release", "releasedBy", "releaseSignature")
 MAX_GROUPS = 128
 
 
@@ -49,7 +53,6 @@ class RejectionReason(enum.StrEnum):
     DURATION_OVER_MAXIMUM = "DurationOverMaximum"
     REASON_REQUIRED = "ReasonRequired"
     TICKET_REQUIRED = "TicketRequired"
-    CANNOT_READ_SECRETS = "CannotReadSecrets"
     NAMESPACE_NOT_ALLOWED = "NamespaceNotAllowed"
     INVALID_WINDOW = "InvalidWindow"
     SCHEDULED_NOT_ALLOWED = "ScheduledNotAllowed"
@@ -59,6 +62,9 @@ class RejectionReason(enum.StrEnum):
     INVALID_POLICY = "InvalidPolicy"
     ACCOUNT_CHECKED_OUT = "AccountCheckedOut"
     TOO_MANY_ACTIVE_GRANTS = "TooManyActiveGrants"
+    GRANT_NAME_TAKEN = "GrantNameTaken"
+    SECRET_NAME_TAKEN = "SecretNameTaken"
+    NOT_AUTHORIZED = "NotAuthorized"  # a direct Grant whose issuer may not grant on the Safe
 
 
 class ReviewDecision(enum.StrEnum):
@@ -71,7 +77,9 @@ class TimeWindow(ApiModel):
 
     model_config = ConfigDict(
         json_schema_extra=validations(
-            cel("self.start < self.end", "the window must end after it starts", field_path=".end")
+            cel("self.start < self.end", "the window must end after it starts", field_path=".end"),
+            cel(f"self.end - self.start <= duration('{int(MAX_DURATION.total_seconds())}s')",
+                f"the window may be at most {MAX_DURATION.days}d long", field_path=".end"),
         )
     )
 
@@ -86,12 +94,15 @@ def _spec_schema(schema: dict[str, Any], model: type[Any]) -> None:
             "!(has(self.duration) && has(self.window))",
             "give either duration or window, not both",
         ),
-        cel_unchanged_except(wire_names(model, exclude=["release"]), "the spec is immutable except for release"),
+        cel_unchanged_except(wire_names(model, exclude=list(RELEASE_FIELDS)),
+                             "the spec is immutable except for release"),
         cel(
             "!has(oldSelf.release) || !oldSelf.release || (has(self.release) && self.release)",
             "release cannot be undone",
             field_path=".release",
         ),
+        cel_unchanged_except(["releasedBy", "releaseSignature"], "who released is recorded once",
+                             when="has(oldSelf.release) && oldSelf.release"),
     ]
 
 
@@ -132,7 +143,14 @@ class AccessRequestSpec(ApiModel):
         "identity. A request without a valid one is never honoured.",
     )
     release: bool = Field(
-        False, description="Set to true (never back) by the requester to end the access early (check-in)."
+        False, description="Set to true (never back) by the requester or an admin to end the access early (check-in)."
+    )
+    released_by: UserName | None = Field(
+        None, description="Stamped at admission by the webhook when release is set: who released."
+    )
+    release_signature: Signature | None = Field(
+        None, description="Stamped at admission by the webhook: the operator's signature over releasedBy and this "
+        "request's uid. A release without a valid one is not honoured.",
     )
 
     @model_validator(mode="after")
@@ -175,6 +193,7 @@ _RECORDED = (
     "decidedAt",
     "activatedAt",
     "finishedAt",
+    "requesterBinding",
 )
 
 
@@ -224,9 +243,13 @@ class AccessRequestStatus(ApiModel):
     rejected_reason: Reason | None = Field(
         None,
         description="Why the request was rejected: NotAMember, OutsideSchedule, SafeBlocked, "
-        "DurationOverMaximum, ReasonRequired, TicketRequired, CannotReadSecrets, NamespaceNotAllowed, "
-        "InvalidWindow, ScheduledNotAllowed, ScheduleTooFarAhead, UnknownAccount, IdentityNotVerified, "
-        "InvalidPolicy, AccountCheckedOut or TooManyActiveGrants.",
+        "DurationOverMaximum, ReasonRequired, TicketRequired, NamespaceNotAllowed, InvalidWindow, "
+        "ScheduledNotAllowed, ScheduleTooFarAhead, UnknownAccount, IdentityNotVerified, InvalidPolicy, "
+        "AccountCheckedOut, TooManyActiveGrants, GrantNameTaken or SecretNameTaken.",
+    )
+    requester_binding: Signature | None = Field(
+        None, description="The operator's record that the requester's seal was honoured for this very object "
+        "(its uid); a copy of the seal on another object is not honoured.",
     )
     history: History
     created_at: Time | None = Field(
@@ -249,9 +272,10 @@ class AccessRequest(Resource):
             PrinterColumn("Requester", ".spec.requester"),
             PrinterColumn("Phase", ".status.phase"),
             PrinterColumn("Approvals", ".status.approvalsReceived", "integer", "Approvals received"),
-            PrinterColumn("Not After", ".status.notAfter", "date"),
+            PrinterColumn("Not After", ".status.notAfter"),
             AGE_COLUMN,
         ),
+        name_limit=MAX_NAME,
         selectable_fields=(".spec.account.namespace", ".spec.account.name", ".spec.requester", ".status.phase"),
     )
 

@@ -9,9 +9,10 @@ expensive on unbounded input.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
@@ -28,8 +29,13 @@ from strongroom.api.group import API_VERSION
 
 # --- patterns -------------------------------------------------------------------------------------
 
-# RE2-compatible (the API server's regex engine): no look-arounds. "1h30m", "90m", "2d", "45s".
-DURATION_PATTERN = r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
+# RE2-compatible (the API server's regex engine): no look-arounds. "1h30m", "90m", "2d", "45s". The
+# digits are bounded so that no value can overflow anything; MAX_DURATION bounds the total.
+DURATION_PATTERN = r"^([0-9]{1,4}d)?([0-9]{1,6}h)?([0-9]{1,8}m)?([0-9]{1,9}s)?$"
+MAX_DURATION = timedelta(days=366)
+# Times the API accepts end well before Python's (and Go's) datetime.max, so any time plus any duration
+# the API accepts stays representable.
+LATEST_TIME = "9000-01-01T00:00:00Z"
 DNS1123_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS1123_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -38,7 +44,34 @@ HISTORY_LIMIT = 100
 
 # --- bounded string types -------------------------------------------------------------------------
 
-Duration = Annotated[str, Field(min_length=2, max_length=32, pattern=DURATION_PATTERN)]
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def duration_seconds(text: str) -> int:
+    """The total of a duration that matches DURATION_PATTERN, in seconds."""
+    return sum(int(amount) * _UNIT_SECONDS[unit] for amount, unit in re.findall(r"([0-9]+)([dhms])", text))
+
+
+def _bounded_duration(text: str) -> str:
+    if not 0 < duration_seconds(text) <= MAX_DURATION.total_seconds():
+        raise ValueError(f"{text!r} must be longer than zero and at most {MAX_DURATION.days}d")
+    return text
+
+
+def _cel_duration_total() -> str:
+    def part(unit: str) -> str:
+        return (f"(self.find('[0-9]+{unit}') == '' ? 0 : "
+                f"int(self.find('[0-9]+{unit}').replace('{unit}', ''))) * {_UNIT_SECONDS[unit]}")
+    return " + ".join(part(unit) for unit in "dhms")
+
+
+Duration = Annotated[
+    str,
+    Field(min_length=2, max_length=32, pattern=DURATION_PATTERN, json_schema_extra={"x-kubernetes-validations": [{
+        "rule": f"{_cel_duration_total()} > 0 && {_cel_duration_total()} <= {int(MAX_DURATION.total_seconds())}",
+        "message": f"must be longer than zero and at most {MAX_DURATION.days}d"}]}),
+    AfterValidator(_bounded_duration),
+]
 ObjectName = Annotated[str, Field(min_length=1, max_length=253, pattern=DNS1123_SUBDOMAIN_PATTERN)]
 NamespaceName = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS1123_LABEL_PATTERN)]
 # Kubernetes user names such as system:serviceaccount:<ns>:<name> can exceed 300 characters.
@@ -62,6 +95,8 @@ def _as_utc(value: datetime) -> datetime:
     # A naive datetime is a bug in the caller (it would compare wrongly with aware ones): refuse it.
     if value.tzinfo is None:
         raise ValueError("times must carry a time zone, e.g. 2025-01-31T12:00:00Z")
+    if value >= datetime.fromisoformat(LATEST_TIME.replace("Z", "+00:00")):
+        raise ValueError(f"times must be before {LATEST_TIME}")
     return value.astimezone(UTC)
 
 
@@ -69,6 +104,8 @@ Time = Annotated[
     datetime,
     AfterValidator(_as_utc),
     PlainSerializer(format_time, return_type=str, when_used="json"),
+    Field(json_schema_extra={"x-kubernetes-validations": [{
+        "rule": f"self < timestamp('{LATEST_TIME}')", "message": f"must be before {LATEST_TIME}"}]}),
 ]
 
 # --- schema helpers -------------------------------------------------------------------------------
@@ -236,6 +273,8 @@ class CrdOptions:
     # JSON paths the API server filters on (`--field-selector`), so the operator lists only what a
     # decision needs instead of every object of the kind.
     selectable_fields: tuple[str, ...] = ()
+    # The longest metadata.name the kind accepts (names derived from it must stay valid).
+    name_limit: int = 253
 
 
 # --- the kind base --------------------------------------------------------------------------------
@@ -310,8 +349,8 @@ class Resource(ApiModel):
         return datetime.fromisoformat(str(self.metadata["creationTimestamp"]).replace("Z", "+00:00"))
 
 
-def cel_unchanged_except(field_names: Sequence[str], message: str) -> dict[str, str]:
-    """A transition rule: every named (wire) field keeps its presence and value.
+def cel_unchanged_except(field_names: Sequence[str], message: str, when: str = "") -> dict[str, str]:
+    """A transition rule: every named (wire) field keeps its presence and value (once `when` holds).
 
     Per-field `self == oldSelf` rules do not run when a field is added or removed, so the rule is
     written once on the parent object and checks presence with has() as well.
@@ -320,7 +359,8 @@ def cel_unchanged_except(field_names: Sequence[str], message: str) -> dict[str, 
         f"has(self.{name}) == has(oldSelf.{name}) && (!has(self.{name}) || self.{name} == oldSelf.{name})"
         for name in field_names
     ]
-    return cel(" && ".join(f"({clause})" for clause in clauses), message)
+    rule = " && ".join(f"({clause})" for clause in clauses)
+    return cel(f"!({when}) || ({rule})" if when else rule, message)
 
 
 def cel_never_cleared(field_names: Sequence[str], message: str) -> dict[str, str]:

@@ -6,12 +6,13 @@ for standing access.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
 from strongroom.api.common import (
     AGE_COLUMN,
+    MAX_DURATION,
     AccountRef,
     ApiModel,
     Condition,
@@ -33,6 +34,7 @@ from strongroom.api.common import (
 from strongroom.api.phases import GRANT_TRANSITIONS, GrantPhase, cel_transition_rule
 
 MAX_GROUPS = 128
+MAX_NAME = 63  # a Grant's name is used as a label value
 
 
 class Subject(ApiModel):
@@ -56,6 +58,9 @@ class GrantSource(ApiModel):
     access_request: ObjectName | None = Field(
         None, description="The AccessRequest (same namespace) this Grant was issued for."
     )
+    uid: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="The uid of that AccessRequest: the Grant belongs to that very object, not to a namesake."
+    )
     direct: bool = Field(False, description="True for standing access granted directly by an admin.")
 
 
@@ -66,6 +71,8 @@ class GrantSpec(ApiModel):
         json_schema_extra=validations(
             cel("self == oldSelf", "the spec of a Grant is immutable"),
             cel("self.notBefore < self.notAfter", "notAfter must be after notBefore", field_path=".notAfter"),
+            cel(f"self.notAfter - self.notBefore <= duration('{int(MAX_DURATION.total_seconds())}s')",
+                f"a Grant may last at most {MAX_DURATION.days}d", field_path=".notAfter"),
         )
     )
 
@@ -75,15 +82,27 @@ class GrantSpec(ApiModel):
     not_after: Time = Field(description="When the Secret is deleted.")
     secret_name: ObjectName = Field(description="The Secret (in the Grant's namespace) that delivers the credential.")
     source: GrantSource = Field(description="Where the Grant came from.")
+    approved_by: list[UserName] = Field(
+        default_factory=list, max_length=16,
+        description="For a Grant issued for a request: the approvers whose reviews were counted.",
+    )
+    policy_hash: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="For a Grant issued for a request: a hash of the Safe policy it was decided under."
+    )
     issued_by: UserName | None = Field(
         None, description="For a direct Grant: stamped at admission by the webhook from the authenticated user."
+    )
+    issued_by_groups: list[GroupName] = Field(
+        default_factory=list, max_length=MAX_GROUPS,
+        description="For a direct Grant: the issuer's groups, stamped at admission (their authority is asked with "
+        "them).",
     )
     issued_by_signature: Signature | None = Field(
         None, description="Stamped at admission by the webhook: the operator's signature over issuedBy."
     )
 
 
-_RECORDED = ("secretWrittenAt", "secretDeletedAt", "endedAt", "endedReason")
+_RECORDED = ("secretWrittenAt", "secretDeletedAt", "secretUid", "endedAt", "endedReason")
 
 
 class GrantStatus(ApiModel):
@@ -104,6 +123,10 @@ class GrantStatus(ApiModel):
         json_schema_extra=list_map("type"),
     )
     secret_written_at: Time | None = Field(None, description="When the Secret was (last) written.")
+    secret_uid: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="The uid of the Secret the operator delivered: it withdraws that very object, never a "
+        "namesake."
+    )
     secret_deleted_at: Time | None = Field(None, description="When the Secret was deleted.")
     ended_at: Time | None = Field(None, description="When the Grant reached a terminal phase.")
     ended_reason: Reason | None = Field(
@@ -123,11 +146,12 @@ class Grant(Resource):
             PrinterColumn("Account", ".spec.account.name"),
             PrinterColumn("Subject", ".spec.subject.user"),
             PrinterColumn("Phase", ".status.phase"),
-            PrinterColumn("Not Before", ".spec.notBefore", "date"),
-            PrinterColumn("Not After", ".spec.notAfter", "date"),
+            PrinterColumn("Not Before", ".spec.notBefore"),
+            PrinterColumn("Not After", ".spec.notAfter"),
             PrinterColumn("Secret", ".spec.secretName", priority=1),
             AGE_COLUMN,
         ),
+        name_limit=MAX_NAME,
         selectable_fields=(".spec.account.namespace", ".spec.account.name", ".spec.subject.user", ".status.phase"),
     )
 

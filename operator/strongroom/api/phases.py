@@ -5,8 +5,9 @@ Every status write, and the CEL rule on each kind's status, goes through this ta
 AccessRequest::
 
     Pending ──► Approved ──► Active ──► Expired | Released | Revoked
-       │           │
-       │           └──► Expired | Released | Revoked | Rejected   (never activated)
+       │  │         │
+       │  │         └──► Expired | Released | Revoked | Rejected   (never activated)
+       │  └──► Active                                            (approved, and access began at once)
        └──► Denied | TimedOut | Rejected
 
 Grant::
@@ -15,7 +16,8 @@ Grant::
         └──► Expired | Released | Revoked
 
 Terminal phases go nowhere; moving to the phase an object is already in is always allowed, so
-reconciling the same object twice is harmless.
+reconciling the same object twice is harmless. Every phase the operator writes goes through `move`,
+and the CRDs' CEL rule on status.phase is generated from the same tables.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ Phase = AccessRequestPhase | GrantPhase
 
 _AR = AccessRequestPhase
 ACCESS_REQUEST_TRANSITIONS: Mapping[AccessRequestPhase, frozenset[AccessRequestPhase]] = {
-    _AR.PENDING: frozenset({_AR.APPROVED, _AR.DENIED, _AR.TIMED_OUT, _AR.REJECTED}),
+    _AR.PENDING: frozenset({_AR.APPROVED, _AR.ACTIVE, _AR.DENIED, _AR.TIMED_OUT, _AR.REJECTED}),
     _AR.APPROVED: frozenset({_AR.ACTIVE, _AR.REVOKED, _AR.RELEASED, _AR.EXPIRED, _AR.REJECTED}),
     _AR.ACTIVE: frozenset({_AR.EXPIRED, _AR.RELEASED, _AR.REVOKED}),
     _AR.EXPIRED: frozenset(),
@@ -95,6 +97,22 @@ def can_move(from_: Phase, to: Phase) -> bool:
     if type(from_) is not type(to):
         raise TypeError(f"cannot compare phases of different kinds: {from_!r} and {to!r}")
     return from_ == to or to in allowed_targets(from_)
+
+
+class IllegalMove(ValueError):
+    """A phase change the table does not allow: a bug in the caller, never written."""
+
+
+def move(from_: Phase | None, to: Phase) -> Phase:
+    """`to`, when an object in phase `from_` (None: no status yet) may move there; else IllegalMove.
+
+    The one gate for every phase the operator writes: a controller asks for a move, this says
+    whether it is legal, and the status writer writes only what passed."""
+    start = from_ if from_ is not None else (
+        INITIAL_ACCESS_REQUEST_PHASE if isinstance(to, AccessRequestPhase) else INITIAL_GRANT_PHASE)
+    if not can_move(start, to):
+        raise IllegalMove(f"{type(to).__name__} may not move from {start} to {to}")
+    return to
 
 
 def cel_transition_rule(table: Mapping[Phase, frozenset[Phase]]) -> str:

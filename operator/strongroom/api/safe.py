@@ -205,7 +205,12 @@ class SafePolicy(ApiModel):
         json_schema_extra={"default": {}},
     )
     max_active_grants_per_user: int | None = Field(
-        None, ge=1, description="How many grants of this Safe one user may hold at once; absent means no limit."
+        None, ge=1, le=1000, description="How many grants of this Safe one user may hold at once; absent means no "
+        "limit."
+    )
+    allow_standing_grants: bool = Field(
+        False, description="Direct Grants (issued without a request by someone allowed to `grant` on this Safe) may "
+        "name a subject who is not a member. Off: a direct Grant's subject must be a member, like a requester."
     )
 
 

@@ -17,8 +17,7 @@ from strongroom.devcluster.binaries import BinariesMissing
 from strongroom.devcluster.controlplane import ClusterError, LocalCluster
 from strongroom.devcluster.story import DemoStepFailed, play
 from strongroom.devcluster.users import USERS
-from strongroom.kube import authz
-from strongroom.kube.client import api_client
+from strongroom.kube.client import api_client, self_may
 
 # (verb, resource, namespace) questions every user is asked about, through the real API server.
 QUESTIONS = (
@@ -30,7 +29,7 @@ QUESTIONS = (
 
 def _may(api: client.ApiClient, verb: str, resource: str, namespace: str | None) -> bool:
     group = "authorization.k8s.io" if resource == "subjectaccessreviews" else ""
-    return authz.self_may(api, verb=verb, resource=resource, group=group, namespace=namespace or "")
+    return self_may(api, verb=verb, resource=resource, group=group, namespace=namespace or "")
 
 
 @click.command()

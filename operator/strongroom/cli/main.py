@@ -11,7 +11,7 @@ from strongroom.cli.cluster import cluster
 from strongroom.cli.demo import demo
 from strongroom.cli.errors import CliError
 from strongroom.cli.exports import decrypt, export, keygen, restore
-from strongroom.cli.operator_cmd import operator_command
+from strongroom.cli.operator_cmd import operator_command, version
 from strongroom.cli.report import report
 from strongroom.cli.rotate import rotate
 
@@ -24,6 +24,7 @@ def cli() -> None:
 
 cli.add_command(cluster)
 cli.add_command(operator_command)
+cli.add_command(version)
 cli.add_command(demo)
 cli.add_command(keygen)
 cli.add_command(export)

@@ -13,7 +13,7 @@ import click
 from kubernetes import client, config
 
 from strongroom.cli.errors import EXIT_USAGE, CliError
-from strongroom.kube.client import api_client
+from strongroom.kube.client import api_client, whoami
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_NAMESPACE = "default"
@@ -32,10 +32,7 @@ class Session:
     def identity(self) -> tuple[str, tuple[str, ...]]:
         """(user, groups) as the API server authenticates this person (a SelfSubjectReview)."""
         if self._identity is None:
-            review = client.AuthenticationV1Api(self.api).create_self_subject_review(
-                client.V1SelfSubjectReview(api_version="authentication.k8s.io/v1", kind="SelfSubjectReview"))
-            info = review.status.user_info
-            self._identity = (info.username, tuple(info.groups or ()))
+            self._identity = whoami(self.api)
         return self._identity
 
     @property

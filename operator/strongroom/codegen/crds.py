@@ -130,6 +130,11 @@ def open_api_schema(kind: type[Resource]) -> dict[str, Any]:
     """The openAPIV3Schema of a kind: the standard envelope, then spec and status from the models."""
     spec, defs = _field(kind, "spec")
     status, _ = _field(kind, "status")
+    limit = kind.crd.name_limit
+    names = ({"x-kubernetes-validations": [{
+        "rule": f"size(self.metadata.name) <= {limit}",
+        "message": f"metadata.name may be at most {limit} characters (names derived from it must fit)"}]}
+        if limit < 253 else {})
     return {
         "description": (kind.__doc__ or "").strip(),
         "type": "object",
@@ -141,6 +146,7 @@ def open_api_schema(kind: type[Resource]) -> dict[str, Any]:
             "spec": to_structural(spec, defs),
             "status": to_structural(status, defs),
         },
+        **names,
     }
 
 

@@ -1,256 +1,380 @@
-"""The AccessRequest lifecycle in the cluster: gather the facts, let `policy.request_decision` decide,
-write the outcome; issue the Grant on approval; release; retention. Idempotent: reconciling twice
-writes nothing new, so it can run on every watch event and on a timer.
+"""The AccessRequest controller: decide a pending request with `policy.request_decision`, issue its
+Grant when approved, follow the Grant's phase afterwards, and delete the request when its retention
+has passed.
+
+One request is reconciled by one worker at a time; the answer is the moment it next needs a look by
+time alone (the approval timeout, the end of a member's schedule, the end of the retention). A
+finished request costs nothing until then: no API call.
+
+Order of writes on approval, so that a crash anywhere leaves a state the next reconcile completes:
+the Grant is created first (the decision's commit point: it names this request's uid, and while it
+exists the request is never decided again); the Grant controller delivers; this controller then
+records what the Grant did (Pending -> Active, or Approved while the window has not started).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom.api.accessrequest import AccessRequest
+from strongroom.api.accessrequest import AccessRequest, RejectionReason
 from strongroom.api.account import Account
-from strongroom.api.common import Condition, format_time, set_condition
+from strongroom.api.common import Condition, ConditionStatus, format_time, set_condition
 from strongroom.api.grant import Grant, GrantSpec
-from strongroom.api.group import API_VERSION, GROUP, VERSION
+from strongroom.api.group import API_VERSION, GROUP
 from strongroom.api.phases import AccessRequestPhase, GrantPhase, is_terminal
 from strongroom.api.safe import Safe
-from strongroom.controllers import grant as grants
-from strongroom.controllers.context import OperatorContext
-from strongroom.identity.signing import seal_issuer, verify_requester, verify_review
-from strongroom.kube import authz
-from strongroom.kube import reads as store
-from strongroom.kube.status import transition
+from strongroom.controllers.context import Context, key_of
+from strongroom.identity.signing import (
+    Seal,
+    binding,
+    binds,
+    nonce_of,
+    seal_issuer,
+    verify_issuer,
+    verify_release,
+    verify_requester,
+    verify_review,
+)
+from strongroom.kube import reads
+from strongroom.kube.rest import custom_path
+from strongroom.kube.status import current_phase
 from strongroom.policy.checkout import counts_grants
-from strongroom.policy.delivery import secret_name_for
+from strongroom.policy.delivery import label_value, secret_name_for
 from strongroom.policy.request_decision import RequestFacts, RequestOutcome, decide_pending
+from strongroom.policy.verdicts import VERIFIED, Unverified, Verdict
 
-Logger = logging.Logger | logging.LoggerAdapter[Any]
+KIND = "AccessRequest"
 _PHASE = AccessRequestPhase
+UNVERIFIED_RELEASE = "UnverifiedRelease"
+# A Grant's phase, as the phase of the request it was issued for.
+_FOLLOWS = {
+    GrantPhase.SCHEDULED: _PHASE.APPROVED,
+    GrantPhase.ACTIVE: _PHASE.ACTIVE,
+    GrantPhase.EXPIRED: _PHASE.EXPIRED,
+    GrantPhase.RELEASED: _PHASE.RELEASED,
+    GrantPhase.REVOKED: _PHASE.REVOKED,
+}
 
 
-@dataclass(frozen=True)
-class Seen:
-    """The first look at a request's surroundings, read at once: its Account and Safe, the labels of
-    its namespace, and whether the requester may read Secrets there."""
-
-    account: Account | None
-    safe: Safe | None
-    namespace_labels: dict[str, str]
-    requester_can_read_secrets: bool
-
-
-def look(ctx: OperatorContext, request: AccessRequest) -> Seen:
-    ref, requester = request.spec.account, request.spec.requester or ""
-    (account, safe), labels, can_read = store.together(
-        lambda: store.account_and_safe(ctx.api, ref.namespace, ref.name),
-        lambda: store.namespace_labels(ctx.api, request.namespace),
-        lambda: bool(requester) and authz.can_read_secrets(
-            ctx.api, requester, request.spec.requester_groups, request.namespace),
-    )
-    return Seen(account, safe, labels, can_read)
+def reconcile(ctx: Context, namespace: str, name: str) -> datetime | None:
+    request = ctx.cache.get(AccessRequest, namespace, name)
+    if request is None or request.metadata.get("deletionTimestamp"):
+        return None
+    now = ctx.clock.now()
+    phase = current_phase(request)
+    if phase is not None and is_terminal(phase):
+        return _retire(ctx, request, now)
+    grant = _own_grant(ctx, request)
+    if grant is not None or phase in (_PHASE.APPROVED, _PHASE.ACTIVE):
+        return _follow(ctx, request, grant)
+    return _decide(ctx, request, now)
 
 
-def gather(ctx: OperatorContext, request: AccessRequest, seen: Seen, now: datetime) -> RequestFacts:
-    """The facts for deciding `request`: what was `seen`, and the grants when the Safe's policy counts
-    them (read now, under the Safe's lock, see `_decide`)."""
-    ref, requester, safe = request.spec.account, request.spec.requester or "", seen.safe
-    account_grants: list[Grant] = []
-    requester_grants: list[Grant] = []
-    if safe is not None and counts_grants(safe.spec.policy):
-        account_grants, held, safe_accounts = store.together(
-            lambda: store.grants_of_account(ctx.api, ref.namespace, ref.name, live=True),
-            lambda: store.live_grants_of(ctx.api, requester) if requester else [],
-            lambda: store.accounts_of_safe(ctx.api, safe.namespace, safe.name),
-        )
-        keys = {(a.namespace, a.name) for a in safe_accounts}
-        requester_grants = [g for g in held if g.spec.account.key in keys]
+# -- who asked ---------------------------------------------------------------------------------------
+
+
+def requester_verdict(ctx: Context, request: AccessRequest) -> Verdict:
+    """The requester's seal verified, and honoured for this object only (see identity.signing)."""
+    spec, key = request.spec, ctx.identity.key
+    verdict = verify_requester(key, request.namespace, spec, request.created)
+    if not verdict.ok or binds(key, request.uid, spec, request.status.requester_binding):
+        return verdict
+    seal, nonce = Seal.parse(spec.requester_signature), nonce_of(spec)
+    if seal is None or nonce is None or not ctx.ledger.claim(nonce, request.uid, seal.stamped_at):
+        return Verdict(False, Unverified.REUSED)
+    return VERIFIED
+
+
+def actor(request: AccessRequest, verdict: Verdict) -> tuple[str | None, str]:
+    """Who to name in history for what the requester did: the requester only once their seal verified."""
+    claimed = request.spec.requester or "(none stamped)"
+    return (request.spec.requester, claimed) if verdict.ok else (None, f"an unverified requester (claims {claimed})")
+
+
+def _first_changes(ctx: Context, request: AccessRequest, verdict: Verdict) -> dict[str, Any]:
+    """What the first status write adds: when it was created and, once honoured, the seal's binding."""
+    changes: dict[str, Any] = {}
+    if not request.status.history:
+        changes["createdAt"] = format_time(request.created)
+    if verdict.ok and not request.status.requester_binding:
+        changes["requesterBinding"] = binding(ctx.identity.key, request.uid, request.spec)
+    return changes
+
+
+def _submitted(ctx: Context, request: AccessRequest, verdict: Verdict) -> tuple[Any, ...]:
+    """The first history entry (who asked for what, and why) when the status is written the first time."""
+    if request.status.history:
+        return ()
+    spec = request.spec
+    asked = spec.duration or (spec.window and f"{format_time(spec.window.start)} to {format_time(spec.window.end)}")
+    who, named = actor(request, verdict)
+    message = (f"{named} asked for {spec.account.namespace}/{spec.account.name} "
+               f"({asked or 'the default duration'}): {spec.reason or 'no reason given'}")
+    return (ctx.status.entry("Submitted", message, who),)
+
+
+# -- deciding --------------------------------------------------------------------------------------
+
+
+def _facts(ctx: Context, request: AccessRequest, verdict: Verdict, now: datetime, *, account: Account | None,
+           safe: Safe | None, grants: tuple[list[Grant], list[Grant]] = ([], [])) -> RequestFacts:
     return RequestFacts(
         request=request,
-        account=seen.account,
+        account=account,
         safe=safe,
-        namespace_labels=seen.namespace_labels,
-        requester_can_read_secrets=seen.requester_can_read_secrets,
-        requester_verdict=verify_requester(ctx.key, request.namespace, request.spec, request.created),
-        review_verdicts={r.user: verify_review(ctx.key, request.uid, r) for r in request.status.reviews},
-        account_grants=account_grants,
-        requester_grants=requester_grants,
+        namespace_labels=ctx.cache.namespace_labels(request.namespace) or {},
+        requester_verdict=verdict,
+        review_verdicts={r.user: verify_review(ctx.identity.key, request.uid, r) for r in request.status.reviews},
+        account_grants=grants[0],
+        requester_grants=grants[1],
         now=now,
     )
 
 
-def _issue_grant(ctx: OperatorContext, request: AccessRequest) -> Grant | None:
-    """Create the Grant that the request's status says was approved (owned by the request, so it goes
-    when the request goes). Only ever called once that status is stored, so a decision that lost a
-    race (its conditional write refused) never leaves a Grant behind."""
-    status = request.status
-    assert status.not_before is not None and status.not_after is not None and status.secret_name
+def _decide(ctx: Context, request: AccessRequest, now: datetime) -> datetime | None:
+    verdict = requester_verdict(ctx, request)
+    ref = request.spec.account
+    account, safe = ctx.cache.account_and_safe(ref.namespace, ref.name)
+    outcome = decide_pending(_facts(ctx, request, verdict, now, account=account, safe=safe))
+    if outcome.phase is _PHASE.PENDING:
+        _write_pending(ctx, request, outcome, verdict)
+        return outcome.next_check
+    if outcome.reason in (RejectionReason.IDENTITY_NOT_VERIFIED, "Denied"):
+        _write_final(ctx, request, outcome, verdict)  # rests on the request itself, not on the cache
+        return None
+    # A final answer: decided again on fresh reads, as the watch stream's copy may lag behind.
+    account, safe = ctx.together(lambda: reads.get(ctx.kube, Account, ref.namespace, ref.name),
+                                 lambda: account and reads.get(ctx.kube, Safe, ref.namespace, account.spec.safe))
+    for fresh in (account, safe):
+        if fresh is not None:
+            ctx.cache.put(fresh)
+    if safe is not None and counts_grants(safe.spec.policy):
+        with ctx.safe_locks.lock((safe.namespace, safe.name)):
+            grants = _counted_grants(ctx, request, safe)
+            return _act(ctx, request, decide_pending(
+                _facts(ctx, request, verdict, now, account=account, safe=safe, grants=grants)), verdict)
+    return _act(ctx, request, decide_pending(_facts(ctx, request, verdict, now, account=account, safe=safe)),
+                verdict)
+
+
+def _counted_grants(ctx: Context, request: AccessRequest, safe: Safe) -> tuple[list[Grant], list[Grant]]:
+    """The live grants exclusive check-out and the per-user limit count, read fresh."""
+    ref, requester = request.spec.account, request.spec.requester or ""
+    of_account, of_user = ctx.together(
+        lambda: reads.live_grants_of_account(ctx.kube, ref.namespace, ref.name),
+        lambda: reads.live_grants_of_user(ctx.kube, requester) if requester else [])
+    in_safe = {(a.namespace, a.name) for a in ctx.cache.accounts_of_safe(safe)}
+    return of_account, [g for g in of_user if g.spec.account.key in in_safe]
+
+
+def _act(ctx: Context, request: AccessRequest, outcome: RequestOutcome, verdict: Verdict) -> datetime | None:
+    if outcome.phase is _PHASE.PENDING:
+        _write_pending(ctx, request, outcome, verdict)
+        return outcome.next_check
+    if outcome.phase is _PHASE.APPROVED:
+        return _issue(ctx, request, outcome, verdict)
+    _write_final(ctx, request, outcome, verdict)
+    return None
+
+
+def _conditions(request: AccessRequest, new: tuple[Condition, ...]) -> list[dict[str, Any]]:
+    merged = list(request.status.conditions)
+    for condition in new:
+        merged = set_condition(merged, condition)
+    return [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in merged]
+
+
+def _counts(request: AccessRequest, outcome: RequestOutcome) -> dict[str, Any]:
+    return {
+        "approvalsRequired": outcome.approvals_required,
+        "approvalsReceived": outcome.approvals_received,
+        "conditions": _conditions(request, outcome.conditions),
+        **({"policyHash": outcome.policy_hash} if outcome.policy_hash else {}),
+    }
+
+
+def _write_pending(ctx: Context, request: AccessRequest, outcome: RequestOutcome, verdict: Verdict) -> None:
+    changes = {**_first_changes(ctx, request, verdict), **_counts(request, outcome)}
+    stored = request.status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if request.status.history and all(stored.get(k) == v for k, v in changes.items()):
+        return  # nothing new: no write
+    event = "Reviewed" if request.status.reviews else "AwaitingApproval"
+    ctx.status.transition(request, phase=_PHASE.PENDING, event=event, message=outcome.message, changes=changes,
+                          history=_submitted(ctx, request, verdict))
+
+
+def _write_final(ctx: Context, request: AccessRequest, outcome: RequestOutcome, verdict: Verdict) -> None:
+    now = format_time(ctx.clock.now())
+    changes = {**_first_changes(ctx, request, verdict), **_counts(request, outcome),
+               "decidedAt": now, "finishedAt": now}
+    if outcome.phase is _PHASE.REJECTED:
+        changes["rejectedReason"] = outcome.reason
+    ctx.status.transition(request, phase=outcome.phase, event=outcome.reason, message=outcome.message,
+                          changes=changes, warning=outcome.phase is _PHASE.REJECTED,
+                          history=_submitted(ctx, request, verdict))
+    ctx.metrics.requests.labels(outcome.phase.value, outcome.reason).inc()
+    _touch_safe(ctx, request)
+
+
+def _issue(ctx: Context, request: AccessRequest, outcome: RequestOutcome, verdict: Verdict) -> datetime | None:
+    """Create the Grant: owned by the request (it goes when the request goes), naming its uid, sealed."""
+    assert outcome.window is not None and request.spec.requester
+    spec = GrantSpec.model_validate({
+        "account": request.spec.account.model_dump(mode="json", by_alias=True),
+        "subject": {"user": request.spec.requester, "groups": list(request.spec.requester_groups)},
+        "notBefore": format_time(outcome.window.not_before),
+        "notAfter": format_time(outcome.window.not_after),
+        "secretName": request.spec.secret_name or secret_name_for(request.name),
+        "source": {"accessRequest": request.name, "uid": request.uid},
+        "approvedBy": list(outcome.approved_by),
+        "policyHash": outcome.policy_hash,
+        "issuedBy": ctx.identity.user,
+    })
+    # The webhooks skip the operator's own writes, so it seals its Grants itself.
+    sealed = spec.model_copy(update={"issued_by_signature": seal_issuer(ctx.identity.key, request.namespace, spec,
+                                                                        ctx.clock.now())})
     body = {
         "apiVersion": API_VERSION, "kind": "Grant",
         "metadata": {
-            "name": status.grant or request.name, "namespace": request.namespace,
-            "ownerReferences": [{"apiVersion": API_VERSION, "kind": "AccessRequest", "name": request.name,
-                                 "uid": request.uid, "controller": True, "blockOwnerDeletion": True}],
-            "labels": {f"{GROUP}/access-request": request.name},
+            "name": request.name, "namespace": request.namespace,
+            "labels": {f"{GROUP}/access-request": label_value(request.name)},
+            "ownerReferences": [{"apiVersion": API_VERSION, "kind": KIND, "name": request.name, "uid": request.uid,
+                                 "controller": True, "blockOwnerDeletion": True}],
         },
-        "spec": {
-            "account": request.spec.account.model_dump(mode="json", by_alias=True),
-            "subject": {"user": request.spec.requester, "groups": list(request.spec.requester_groups)},
-            "notBefore": format_time(status.not_before),
-            "notAfter": format_time(status.not_after),
-            "secretName": status.secret_name,
-            "source": {"accessRequest": request.name},
-            "issuedBy": ctx.user,
-        },
+        "spec": sealed.model_dump(mode="json", by_alias=True, exclude_none=True),
     }
-    # The webhooks skip the operator's own writes, so it seals its Grants itself.
-    spec = GrantSpec.model_validate(body["spec"])
-    body["spec"]["issuedBySignature"] = seal_issuer(ctx.key, request.namespace, spec, datetime.now(UTC))
     try:
-        created = client.CustomObjectsApi(ctx.api).create_namespaced_custom_object(
-            GROUP, VERSION, request.namespace, "grants", body)
+        created = Grant.from_object(ctx.kube.create(custom_path("grants", request.namespace), body))
     except ApiException as exc:
-        if exc.status != 409:  # issued before a restart
+        if exc.status != 409:
             raise
+        existing = reads.get(ctx.kube, Grant, request.namespace, request.name)
+        if existing is None or existing.spec.source.uid != request.uid:
+            _name_taken(ctx, request, outcome, verdict)
+            return None
+        created = existing  # ours, issued before a restart
+    ctx.cache.put(created)
+    ctx.queue.enqueue(key_of(created))
+    return None
+
+
+def _name_taken(ctx: Context, request: AccessRequest, outcome: RequestOutcome, verdict: Verdict) -> None:
+    taken = outcome.__class__(**{**outcome.__dict__, "phase": _PHASE.REJECTED,
+                                 "reason": RejectionReason.GRANT_NAME_TAKEN.value,
+                                 "message": f"a Grant named {request.name} already exists in {request.namespace} and "
+                                 "is not this request's; it is left as it is. File the request under another name"})
+    _write_final(ctx, request, taken, verdict)
+
+
+# -- following the Grant ---------------------------------------------------------------------------
+
+
+def _own_grant(ctx: Context, request: AccessRequest) -> Grant | None:
+    """The Grant issued for this very request: naming its uid, and sealed by the operator."""
+    grant = ctx.cache.grant_for(request)
+    if grant is None or grant.spec.issued_by != ctx.identity.user:
         return None
-    return Grant.from_object(created)
+    return grant if verify_issuer(ctx.identity.key, grant.namespace, grant.spec, grant.created).ok else None
 
 
-def _conditions(current: list[Condition], outcome: RequestOutcome) -> list[Condition]:
-    """The request's conditions updated by the outcome's (a repeated status keeps its transition time)."""
-    merged = list(current)
-    for condition in outcome.conditions:
-        merged = set_condition(merged, condition)
-    return merged
+def _follow(ctx: Context, request: AccessRequest, grant: Grant | None) -> datetime | None:
+    phase = current_phase(request)
+    if grant is None:
+        if phase in (_PHASE.APPROVED, _PHASE.ACTIVE):
+            now = format_time(ctx.clock.now())
+            ctx.status.transition(request, phase=_PHASE.REVOKED, event="Revoked", warning=True,
+                                  message="the grant was deleted (revoked)", changes={"finishedAt": now})
+            ctx.metrics.requests.labels(_PHASE.REVOKED.value, "Deleted").inc()
+        return None
+    if request.spec.release:
+        _release(ctx, request, grant)
+    if not grant.status.history:
+        return None  # the Grant controller has not looked at it yet; its first write brings us back
+    target = _FOLLOWS[grant.status.phase]
+    if phase is _PHASE.PENDING and is_terminal(target) and grant.status.secret_written_at is None:
+        target = _PHASE.REJECTED  # it ended before access began: the request never had any
+    if target == phase:
+        return None
+    _record(ctx, request, grant, target)
+    return None
 
 
-def _submitted(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> AccessRequest:
-    """The first history entry: who asked for what, and why."""
-    spec = request.spec
-    asked = spec.duration or (spec.window and f"{format_time(spec.window.start)} to {format_time(spec.window.end)}")
-    written = transition(
-        ctx, request, logger, actor=spec.requester or None, event="Submitted",
-        message=f"{spec.requester} asked for {spec.account.namespace}/{spec.account.name} "
-        f"({asked or 'the default duration'}): {spec.reason or 'no reason given'}",
-        changes={"phase": _PHASE.PENDING.value, "createdAt": format_time(request.created)},
-    )
-    return AccessRequest.from_object(written)
+def _release(ctx: Context, request: AccessRequest, grant: Grant) -> None:
+    """Honour a release stamped and sealed by the webhook; say why not otherwise."""
+    verdict = verify_release(ctx.identity.key, request.uid, request.spec)
+    if verdict.ok:
+        if not is_terminal(grant.status.phase):
+            ctx.queue.enqueue(key_of(grant))  # the Grant controller ends it, naming who released
+        return
+    condition = Condition(type=UNVERIFIED_RELEASE, status=ConditionStatus.TRUE, reason=str(verdict.reason),
+                          message=f"release is not honoured: {verdict.message}", last_transition_time=ctx.clock.now())
+    changes = {"conditions": _conditions(request, (condition,))}
+    if changes["conditions"] != [c.model_dump(mode="json", by_alias=True, exclude_none=True)
+                                 for c in request.status.conditions]:
+        ctx.status.observe(request, changes)
 
 
-def _decide(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> None:
-    if not request.status.history:
-        request = _submitted(ctx, request, logger)
-    seen = look(ctx, request)
-    safe = seen.safe
-    if safe is not None and counts_grants(safe.spec.policy):
-        # One decision at a time per such Safe, from reading its grants to issuing the new one, so two
-        # requests decided at once cannot both take the last place.
-        with ctx.safe_locks.lock((safe.namespace, safe.name)):
-            _decide_on(ctx, request, seen, logger)
+def approval_message(grant: Grant) -> str:
+    by = f"by {', '.join(grant.spec.approved_by)}" if grant.spec.approved_by else \
+        "automatically (the safe requires no approval)"
+    return f"approved {by}: access from {format_time(grant.spec.not_before)} until {format_time(grant.spec.not_after)}"
+
+
+def _record(ctx: Context, request: AccessRequest, grant: Grant, target: AccessRequestPhase) -> None:
+    """Bring the request to `target`, the phase its Grant reached."""
+    verdict = requester_verdict(ctx, request) if not request.status.history else VERIFIED
+    phase, now = current_phase(request), format_time(ctx.clock.now())
+    changes: dict[str, Any] = {**_first_changes(ctx, request, verdict), "grant": grant.name,
+                               "secretName": grant.spec.secret_name, "notBefore": format_time(grant.spec.not_before),
+                               "notAfter": format_time(grant.spec.not_after)}
+    if phase is _PHASE.PENDING or phase is None:
+        changes |= {"decidedAt": format_time(grant.created), "approvalsReceived": len(grant.spec.approved_by),
+                    **({"policyHash": grant.spec.policy_hash} if grant.spec.policy_hash else {})}
+    history = _submitted(ctx, request, verdict)
+    if target is _PHASE.ACTIVE:
+        changes["activatedAt"] = format_time(grant.status.secret_written_at or grant.created)
+        event = "Approved" if phase in (None, _PHASE.PENDING) else "Active"
+        message = approval_message(grant) if event == "Approved" else \
+            f"access active until {format_time(grant.spec.not_after)}"
+    elif target is _PHASE.APPROVED:
+        event, message = "Approved", approval_message(grant)
     else:
-        _decide_on(ctx, request, seen, logger)
+        changes["finishedAt"] = now
+        event = target.value
+        reason = grant.status.ended_reason or target.value
+        message = f"access ended: {reason}" if target is not _PHASE.REJECTED else f"access never began: {reason}"
+        if target is _PHASE.REJECTED:
+            changes["rejectedReason"] = reason
+    who = request.spec.released_by if target is _PHASE.RELEASED else None
+    ctx.status.transition(request, phase=target, event=event, message=message, changes=changes, actor=who,
+                          history=history, warning=target in (_PHASE.REVOKED, _PHASE.REJECTED))
+    if is_terminal(target) or target is _PHASE.ACTIVE:
+        ctx.metrics.requests.labels(target.value, event).inc()
+    _touch_safe(ctx, request)
 
 
-def _decide_on(ctx: OperatorContext, request: AccessRequest, seen: Seen, logger: Logger) -> None:
-    """Decide, write the outcome and, when approved, issue the Grant and deliver what is due now."""
-    now = datetime.now(UTC)
-    facts = gather(ctx, request, seen, now)
-    outcome = decide_pending(facts)
-    status = request.status
-    conditions = _conditions(status.conditions, outcome)
-    changes: dict[str, Any] = {
-        "approvalsRequired": outcome.approvals_required,
-        "approvalsReceived": outcome.approvals_received,
-        "conditions": [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in conditions],
-        **({"policyHash": outcome.policy_hash} if outcome.policy_hash else {}),
-    }
-    if outcome.phase is _PHASE.PENDING:
-        if outcome.approvals_received != status.approvals_received or conditions != status.conditions:
-            transition(ctx, request, logger, changes={"phase": _PHASE.PENDING.value, **changes},
-                       event="Reviewed" if status.reviews else "AwaitingApproval", message=outcome.message)
-        return
-    changes |= {"phase": outcome.phase.value, "decidedAt": format_time(now)}
-    if outcome.phase is _PHASE.APPROVED:
-        assert outcome.window is not None
-        changes |= {
-            "grant": request.name,
-            "secretName": request.spec.secret_name or secret_name_for(request.name),
-            "notBefore": format_time(outcome.window.not_before),
-            "notAfter": format_time(outcome.window.not_after),
-        }
-    else:
-        changes |= {"finishedAt": format_time(now)}
-        if outcome.phase is _PHASE.REJECTED:
-            changes["rejectedReason"] = outcome.reason
-    written = transition(ctx, request, logger, changes=changes, event=outcome.reason, message=outcome.message,
-                         warning=outcome.phase is _PHASE.REJECTED)
-    if outcome.phase is _PHASE.APPROVED:
-        approved = AccessRequest.from_object(written)
-        # Issue and deliver at once, from the facts just decided on, holding the Grant's lock from
-        # before it exists: its daemon, started when the Grant appears, waits rather than read them again.
-        with ctx.grant_locks.lock((approved.namespace, approved.status.grant or approved.name)):
-            grant = _issue_grant(ctx, approved)
-            if grant is not None and outcome.window.not_before <= datetime.now(UTC):
-                grants.step(ctx, grant, logger, known=grants.Standing(facts.account, facts.safe))
+# -- housekeeping ----------------------------------------------------------------------------------
 
 
-def _follow_grant(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> None:
-    name = request.status.grant or request.name
-    with ctx.grant_locks.lock((request.namespace, name)):  # an issue in flight (`_decide`) finishes first
-        grant = store.get(ctx.api, Grant, request.namespace, name)
-        if grant is None and request.status.phase is _PHASE.APPROVED and request.status.activated_at is None:
-            _issue_grant(ctx, request)  # approved, but the operator stopped before it issued the Grant
-            return
-    if grant is None or grant.metadata.get("deletionTimestamp"):
-        transition(ctx, request, logger, warning=True, event="Revoked", message="the grant was deleted (revoked)",
-                   changes={"phase": _PHASE.REVOKED.value, "finishedAt": format_time(datetime.now(UTC))})
-        return
-    if request.spec.release and not is_terminal(grant.status.phase):
-        grants.end(ctx, grant, GrantPhase.RELEASED, "Released", f"released by {request.spec.requester}",
-                   logger=logger, actor=request.spec.requester)
-        return
-    grants.follow(ctx, grant, logger)
-
-
-def _retire(ctx: OperatorContext, request: AccessRequest, logger: Logger) -> None:
+def _retire(ctx: Context, request: AccessRequest, now: datetime) -> datetime | None:
     """Delete a finished request (and with it its Grant) once the retention has passed."""
-    finished = request.status.finished_at
-    if finished is None or datetime.now(UTC) < finished + ctx.retention:
-        return
-    logger.info(f"Retired: finished at {format_time(finished)}, kept for the retention")
-    try:
-        client.CustomObjectsApi(ctx.api).delete_namespaced_custom_object(
-            GROUP, VERSION, request.namespace, "accessrequests", request.name, propagation_policy="Background")
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
+    finished = request.status.finished_at or request.created
+    due = finished + ctx.settings.retention
+    if now < due:
+        return due
+    ctx.kube.delete(custom_path("accessrequests", request.namespace, request.name), uid=request.uid,
+                    propagation="Background")
+    ctx.log.info(f"Retired: AccessRequest {request.namespace}/{request.name}: finished at "
+                 f"{format_time(finished)}, kept for the retention")
+    return None
 
 
-def _fingerprint(request: AccessRequest) -> str:
-    inputs = {"spec": request.spec.model_dump(mode="json"), "reviews": [r.signature for r in request.status.reviews]}
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
-
-
-def reconcile(ctx: OperatorContext, body: Any, logger: Logger, *, fresh: bool = False) -> None:
-    """`fresh` decides again even when nothing the request says has changed (time passes, Safes change)."""
-    request = AccessRequest.from_object(body)
-    if request.metadata.get("deletionTimestamp"):
-        return
-    phase = request.status.phase
-    if is_terminal(phase):
-        ctx.decided.pop(request.uid, None)
-        _retire(ctx, request, logger)
-    elif phase is _PHASE.PENDING:
-        fingerprint = _fingerprint(request)
-        if fresh or ctx.decided.get(request.uid) != fingerprint:
-            _decide(ctx, request, logger)
-            ctx.decided[request.uid] = fingerprint
-    else:
-        _follow_grant(ctx, request, logger)
+def _touch_safe(ctx: Context, request: AccessRequest) -> None:
+    """The Safe's counts changed: have its status written soon, together with other changes."""
+    ref = request.spec.account
+    account = ctx.cache.get(Account, ref.namespace, ref.name)
+    if account is not None:
+        ctx.queue.enqueue_after(("Safe", account.namespace, account.spec.safe), ctx.settings.status_delay)

@@ -1,271 +1,282 @@
-"""The Grant lifecycle in the cluster: write the Secret at notBefore, delete it at notAfter or when
-access ends early, and keep the owning AccessRequest in step. Every write is conditional on the
-resourceVersion read, so two writers (the daemon, a release, a revoke) never both win.
+"""The Grant controller: write the Secret (and the read access of the grant's subject) at notBefore,
+withdraw it at notAfter or as soon as access ends early (release, revoke, a blocked Safe, a lost
+membership), and keep the Grant's status. The answer of each reconcile is its next deadline.
+
+The operator touches only what it made: it deletes the very Secret it delivered (by uid), and a
+Secret of the same name that is not the Grant's is never adopted, changed or deleted. Withdrawing
+comes before recording the end, so a crash in between only leaves the end to record again. An ended
+Grant costs nothing: it is never looked at again.
 """
 
 from __future__ import annotations
 
-import base64
-import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom.api.accessrequest import AccessRequest
+from strongroom.api.accessrequest import AccessRequest, RejectionReason
 from strongroom.api.account import Account, PasswordPolicy
 from strongroom.api.common import format_time
 from strongroom.api.grant import Grant
 from strongroom.api.phases import AccessRequestPhase, GrantPhase, is_terminal
 from strongroom.api.safe import Safe
-from strongroom.controllers.context import OperatorContext
-from strongroom.identity.signing import verify_issuer
-from strongroom.kube import reads as store
-from strongroom.kube.status import transition
-from strongroom.policy.delivery import MaterialMissing, delivered_secret
+from strongroom.controllers.context import Context, key_of
+from strongroom.identity.signing import verify_issuer, verify_release
+from strongroom.kube import authz, reads
+from strongroom.kube.reads import CredentialUnreadable
+from strongroom.kube.rest import core_path, group_path
+from strongroom.policy.checkout import counts_grants
+from strongroom.policy.decision import Decision
+from strongroom.policy.delivery import GRANT_UID_LABEL, MaterialMissing, delivered_secret, read_binding, read_role
+from strongroom.policy.direct_grants import check_direct_grant
 from strongroom.policy.request_decision import eligibility_lost
 from strongroom.rotation import dynamic, passwords
 from strongroom.rotation.protocol import PENDING_KEY, delivery_held
-from strongroom.rotation.providers.base import Target, TargetUnavailable
+from strongroom.rotation.providers.base import TargetUnavailable
+from strongroom.rotation.target import management_target
 
-Logger = logging.Logger | logging.LoggerAdapter[Any]
-
-
-class CredentialUnreadable(Exception):
-    """The Account's Secret is missing or the operator may not read it; the message says which."""
-
-
-def material(ctx: OperatorContext, account: Account) -> dict[str, bytes]:
-    """The vaulted credential, read with the operator's vault access in the Account's namespace."""
-    ref = account.spec.secret_ref
-    try:
-        secret = client.CoreV1Api(ctx.api).read_namespaced_secret(ref.name, account.namespace)
-    except ApiException as exc:
-        if exc.status == 404:
-            raise CredentialUnreadable(f"secret {ref.name} of account {account.name} does not exist") from None
-        if exc.status == 403:
-            raise CredentialUnreadable(
-                f"the operator may not read secrets in namespace {account.namespace}; bind the ClusterRole "
-                "strongroom-vault-access there") from None
-        raise
-    return {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
-
-
-def management_target(ctx: OperatorContext, account: Account) -> Target:
-    """The Account with its management password (read from the Secret spec.management names), if any."""
-    management = account.spec.management
-    if management is None:
-        return Target(account)
-    found = material(ctx, account.model_copy(update={"spec": account.spec.model_copy(
-        update={"secret_ref": management.secret_ref})}))
-    password = found.get(management.secret_ref.password_key)
-    return Target(account, password.decode() if password is not None else None)
-
-
-def write_dynamic_secret(ctx: OperatorContext, grant: Grant, account: Account, safe_name: str) -> None:
-    """Deliver a per-grant role: an existing role proves its Secret was written; otherwise start over."""
-    target = management_target(ctx, account)
-    role = dynamic.role_name(grant)
-    if dynamic.role_exists(target, role):
-        return
-    delete_secret(ctx, grant)
-    policy = account.spec.rotation.password_policy if account.spec.rotation else PasswordPolicy()
-    password = passwords.generate(policy)
-    as_role = account.model_copy(update={"spec": account.spec.model_copy(update={"username": role})})
-    body = delivered_secret(grant, as_role, {account.spec.secret_ref.password_key: password.encode()}, safe_name,
-                            grant.uid)
-    client.CoreV1Api(ctx.api).create_namespaced_secret(grant.namespace, body)
-    dynamic.create_role(target, grant, role, password)
-
-
-def withdraw(ctx: OperatorContext, grant: Grant, logger: Logger) -> None:
-    """Delete the delivered Secret and, for a dynamic Account, drop the grant's role on the server."""
-    delete_secret(ctx, grant)
-    account = store.get(ctx.api, Account, grant.spec.account.namespace, grant.spec.account.name)
-    if account is None or not dynamic.is_dynamic(account):
-        return
-    try:
-        dynamic.drop_role(management_target(ctx, account), dynamic.role_name(grant))
-    except (TargetUnavailable, CredentialUnreadable) as down:
-        # The role still expires at notAfter (VALID UNTIL); say so rather than fail the end.
-        logger.warning(f"RoleNotDropped: {down}; it cannot log in after {format_time(grant.spec.not_after)}")
-
-
-def write_secret(ctx: OperatorContext, grant: Grant, account: Account, safe_name: str) -> None:
-    body = delivered_secret(grant, account, material(ctx, account), safe_name, grant.uid)
-    try:
-        client.CoreV1Api(ctx.api).create_namespaced_secret(grant.namespace, body)
-    except ApiException as exc:
-        if exc.status != 409:  # already there: written before a restart, nothing to do twice
-            raise
-
-
-def delete_secret(ctx: OperatorContext, grant: Grant) -> None:
-    try:
-        client.CoreV1Api(ctx.api).delete_namespaced_secret(grant.spec.secret_name, grant.namespace)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
+KIND = "Grant"
+RBAC = "rbac.authorization.k8s.io/v1"
+_LIVE_REQUEST = (AccessRequestPhase.PENDING, AccessRequestPhase.APPROVED, AccessRequestPhase.ACTIVE)
 
 
 @dataclass(frozen=True)
 class Standing:
-    """Whether a Grant may be active now: its Account and Safe when it may, else why not."""
+    """Whether a Grant may hold now: its Account and Safe when it may (and until when), else why not."""
 
     account: Account | None = None
     safe: Safe | None = None
+    until: datetime | None = None
     reason: str = ""
     message: str = ""
 
 
-def standing(ctx: OperatorContext, grant: Grant, now: datetime) -> Standing:
-    verdict = verify_issuer(ctx.key, grant.namespace, grant.spec, grant.created)
+def reconcile(ctx: Context, namespace: str, name: str) -> datetime | None:
+    grant = ctx.cache.get(Grant, namespace, name)
+    if grant is None or grant.metadata.get("deletionTimestamp") or is_terminal(grant.status.phase):
+        return None
+    now, spec = ctx.clock.now(), grant.spec
+    standing = _standing(ctx, grant, now)
+    if standing.reason:
+        return _end(ctx, grant, GrantPhase.REVOKED, standing.reason, standing.message)
+    released_by = _released_by(ctx, grant)
+    if released_by is not None:
+        return _end(ctx, grant, GrantPhase.RELEASED, "Released", f"released by {released_by}", actor=released_by)
+    if now >= spec.not_after:
+        return _end(ctx, grant, GrantPhase.EXPIRED, "Expired", f"the window ended at {format_time(spec.not_after)}")
+    if now < spec.not_before:
+        if not grant.status.history:
+            ctx.status.transition(grant, phase=GrantPhase.SCHEDULED, event="Scheduled",
+                                  message=f"access for {spec.subject.user} from {format_time(spec.not_before)} "
+                                  f"until {format_time(spec.not_after)}")
+        return spec.not_before
+    if not grant.status.secret_uid:
+        assert standing.account is not None and standing.safe is not None
+        if not _deliver(ctx, grant, standing.account, standing.safe):
+            return None
+    return min(spec.not_after, standing.until) if standing.until else spec.not_after
+
+
+# -- may it hold? ------------------------------------------------------------------------------------
+
+
+def _standing(ctx: Context, grant: Grant, now: datetime) -> Standing:
+    verdict = verify_issuer(ctx.identity.key, grant.namespace, grant.spec, grant.created)
     if not verdict.ok:
         return Standing(reason="UnverifiedIssuer", message=f"the grant's issuer is not verified: {verdict.message}")
-    source = grant.spec.source.access_request
-    if source:
-        request = store.get(ctx.api, AccessRequest, grant.namespace, source)
-        if request is None or request.status.phase not in (AccessRequestPhase.APPROVED, AccessRequestPhase.ACTIVE):
-            return Standing(reason="RequestNotApproved", message=f"access request {source} is not approved")
-    account, safe = store.account_and_safe(ctx.api, grant.spec.account.namespace, grant.spec.account.name)
+    source = grant.spec.source
+    if source.access_request:
+        problem = _request_problem(ctx, grant)
+        if problem:
+            return Standing(reason="RequestNotApproved", message=problem)
+    account, safe = ctx.cache.account_and_safe(grant.spec.account.namespace, grant.spec.account.name)
     if account is None or safe is None:
         ref = grant.spec.account
         return Standing(reason="AccountMissing", message=f"account {ref.namespace}/{ref.name} or its safe is gone")
-    lost = eligibility_lost(safe, grant, store.namespace_labels(ctx.api, grant.namespace), now)
-    if not lost.allowed:
-        return Standing(reason=str(lost.reason), message=lost.message)
-    return Standing(account, safe)
-
-
-TARGET_RETRY = 2.0  # seconds before trying a database that did not answer again
-ROTATION_WAIT = 0.5  # seconds between looks while the Account's password is being rotated
-
-
-def rotation_hold(ctx: OperatorContext, account: Account) -> bool:
-    """Whether delivery waits for a rotation of `account` (pending, or owed to a grant that ended)."""
-    if account.spec.rotation is None:
-        return False
-    mine = store.grants_of_account(ctx.api, account.namespace, account.name)
-    return delivery_held(account, mine, PENDING_KEY in material(ctx, account))
-
-
-def end(ctx: OperatorContext, grant: Grant, phase: GrantPhase, reason: str, message: str, *, logger: Logger,
-        actor: str | None = None) -> None:
-    """Record the end, then delete the Secret. In this order, a writer that raced us and created the
-    Secret from a stale read finds the Grant ended when it looks again (see `step`), or we delete
-    after it wrote. A Grant already ended stays as it is."""
-    if is_terminal(grant.status.phase):
-        return
-    now = datetime.now(UTC)
-    changes = {
-        "phase": phase.value, "endedAt": format_time(now), "endedReason": reason,
-        "secretDeletedAt": format_time(now),
-    }
-    written = transition(ctx, grant, logger, changes=changes, event=phase.value, message=message, actor=actor,
-                         warning=phase is GrantPhase.REVOKED)
-    withdraw(ctx, grant, logger)
-    follow(ctx, Grant.from_object(written), logger)
-
-
-def revoke_if_ineligible(ctx: OperatorContext, grant: Grant, logger: Logger) -> None:
-    """End a live Grant that may no longer hold (its Safe blocked, its subject no longer a member)."""
-    if is_terminal(grant.status.phase):
-        return
-    found = standing(ctx, grant, datetime.now(UTC))
-    if found.reason:
-        end(ctx, grant, GrantPhase.REVOKED, found.reason, found.message, logger=logger)
-
-
-def step(ctx: OperatorContext, grant: Grant, logger: Logger, known: Standing | None = None) -> float | None:
-    """Do what is due now; return the seconds until the next deadline, or None when the Grant is over.
-    `known`: the Grant's standing, when the caller has just read it (the handler that issued the Grant)."""
-    now = datetime.now(UTC)
-    if is_terminal(grant.status.phase):
-        withdraw(ctx, grant, logger)  # an operator stopped between recording the end and deleting
-        return None
-    if now >= grant.spec.not_after:
-        end(ctx, grant, GrantPhase.EXPIRED, "Expired", f"the window ended at {format_time(grant.spec.not_after)}",
-            logger=logger)
-        return None
-    if now < grant.spec.not_before:
-        return (grant.spec.not_before - now).total_seconds()
-    found = known or standing(ctx, grant, now)
-    if found.account is None or found.safe is None:
-        end(ctx, grant, GrantPhase.REVOKED, found.reason, found.message, logger=logger)
-        return None
+    labels = ctx.cache.namespace_labels(grant.namespace) or {}
     try:
-        if rotation_hold(ctx, found.account):
-            return ROTATION_WAIT
-        if dynamic.is_dynamic(found.account):
-            write_dynamic_secret(ctx, grant, found.account, found.safe.name)
+        if source.direct and not grant.status.secret_uid:
+            decision = _direct_grant_allowed(ctx, grant, safe, labels, now)
         else:
-            write_secret(ctx, grant, found.account, found.safe.name)
-    except TargetUnavailable as down:
-        logger.warning(f"TargetUnavailable: {down}; retrying")
-        return TARGET_RETRY
-    except (MaterialMissing, CredentialUnreadable) as missing:
-        end(ctx, grant, GrantPhase.REVOKED, "CredentialUnavailable", str(missing), logger=logger)
-        return None
-    fresh = store.get(ctx.api, Grant, grant.namespace, grant.name)
-    if fresh is None or is_terminal(fresh.status.phase):  # ended while we wrote: never leave it behind
-        withdraw(ctx, grant, logger)
-        return None
-    if fresh.status.phase is GrantPhase.SCHEDULED:
-        written = transition(
-            ctx, fresh, logger,  # as read now: kopf's finalizer may have changed it since `grant` was read
-            changes={"phase": GrantPhase.ACTIVE.value, "secretWrittenAt": format_time(datetime.now(UTC))},
-            event="Activated",
-            message=f"secret {grant.spec.secret_name} written for {grant.spec.subject.user} until "
-            f"{format_time(grant.spec.not_after)}",
-        )
-        follow(ctx, Grant.from_object(written), logger)
-    return (grant.spec.not_after - datetime.now(UTC)).total_seconds()
+            decision = eligibility_lost(safe, grant, labels, now,
+                                        require_membership=not (source.direct and
+                                                                safe.spec.policy.allow_standing_grants))
+    except ValueError as error:
+        return Standing(reason="InvalidPolicy", message=f"the Safe {safe.name} cannot be evaluated: {error}")
+    if not decision.allowed:
+        return Standing(reason=str(decision.reason), message=decision.message)
+    return Standing(account, safe, until=decision.until)
 
 
-def step_named(ctx: OperatorContext, namespace: str, name: str, logger: Logger, *, wait: bool = True,
-               ) -> float | None:
-    """`step` the named Grant under its lock (its daemon, its timer and the request handler that issued
-    it never deliver at once); without `wait`, return at once when another step holds the lock."""
-    lock = ctx.grant_locks.lock((namespace, name))
-    if not lock.acquire(blocking=wait):
-        return 0.0
+def _request_problem(ctx: Context, grant: Grant) -> str:
+    """Why a Grant issued for a request may not hold ("" when it may)."""
+    source = grant.spec.source
+    if grant.spec.issued_by != ctx.identity.user:
+        return "only the operator issues grants for requests"
+    request = ctx.cache.get(AccessRequest, grant.namespace, source.access_request or "")
+    if request is None or request.uid != source.uid:
+        return f"access request {source.access_request} (uid {source.uid}) does not exist"
+    if request.status.history and request.status.phase not in _LIVE_REQUEST:
+        return f"access request {request.name} is {request.status.phase.value}"
+    return ""
+
+
+def _direct_grant_allowed(ctx: Context, grant: Grant, safe: Safe, labels: dict[str, str], now: datetime
+                          ) -> Decision:
+    """A direct Grant's issuer holds `grant` on the Safe, and the Safe's limits allow it (asked before
+    it is delivered; afterwards only eligibility is kept, as for requests)."""
+    spec = grant.spec
+    if not authz.may_grant(ctx.kube, spec.issued_by or "", spec.issued_by_groups, safe.namespace, safe.name):
+        return Decision.deny(RejectionReason.NOT_AUTHORIZED,
+                             f"{spec.issued_by} may not grant access to safe {safe.name} in {safe.namespace} (it "
+                             "takes the `grant` verb on that Safe)")
+    if not counts_grants(safe.spec.policy):
+        return check_direct_grant(safe, grant, labels, now, account_grants=[], user_grants=[])
+    with ctx.safe_locks.lock((safe.namespace, safe.name)):
+        ref = spec.account
+        of_account, of_user = ctx.together(
+            lambda: reads.live_grants_of_account(ctx.kube, ref.namespace, ref.name),
+            lambda: reads.live_grants_of_user(ctx.kube, spec.subject.user))
+        in_safe = {(a.namespace, a.name) for a in ctx.cache.accounts_of_safe(safe)}
+        return check_direct_grant(safe, grant, labels, now, account_grants=of_account,
+                                  user_grants=[g for g in of_user if g.spec.account.key in in_safe])
+
+
+def _released_by(ctx: Context, grant: Grant) -> str | None:
+    """Who released the request this Grant was issued for, once that release is sealed; else None."""
+    if not grant.spec.source.access_request:
+        return None
+    request = ctx.cache.get(AccessRequest, grant.namespace, grant.spec.source.access_request)
+    if request is None or request.uid != grant.spec.source.uid or not request.spec.release:
+        return None
+    return request.spec.released_by if verify_release(ctx.identity.key, request.uid, request.spec).ok else None
+
+
+# -- delivering ------------------------------------------------------------------------------------
+
+
+def _deliver(ctx: Context, grant: Grant, account: Account, safe: Safe) -> bool:
+    """Write the Secret and its read access, then record Active. False when the Grant could not be
+    delivered and was ended, or waits for a rotation."""
     try:
-        grant = store.get(ctx.api, Grant, namespace, name)
-        if grant is None or grant.metadata.get("deletionTimestamp"):
-            return None
-        return step(ctx, grant, logger)
+        material = reads.material(ctx.kube, account)
+        if delivery_held(account, ctx.cache.grants_of_account(account.namespace, account.name),
+                         PENDING_KEY in material):
+            return False  # the Account controller rotates, then looks at this Grant again
+        if dynamic.is_dynamic(account):
+            policy = account.spec.rotation.password_policy if account.spec.rotation else PasswordPolicy()
+            password = passwords.generate(policy)
+            as_role = account.model_copy(update={"spec": account.spec.model_copy(
+                update={"username": dynamic.role_name(grant)})})
+            body = delivered_secret(grant, as_role, {account.spec.secret_ref.password_key: password.encode()},
+                                    safe.name, grant.uid)
+        else:
+            password = ""
+            body = delivered_secret(grant, account, material, safe.name, grant.uid)
+    except (MaterialMissing, CredentialUnreadable, ValueError) as missing:
+        _end(ctx, grant, GrantPhase.REVOKED, "CredentialUnavailable", str(missing))
+        return False
+    written = _create_secret(ctx, grant, body)
+    if written is None:
+        return False
+    secret, recovered_at = written
+    ctx.together(
+        lambda: ctx.kube.create(group_path(RBAC, "roles", grant.namespace), read_role(secret)),
+        lambda: ctx.kube.create(group_path(RBAC, "rolebindings", grant.namespace),
+                                read_binding(secret, grant.spec.subject.user)))
+    if dynamic.is_dynamic(account):
+        dynamic.create_role(management_target(ctx.kube, account), grant, dynamic.role_name(grant), password)
+    written_at = recovered_at or secret["metadata"]["creationTimestamp"]
+    ctx.status.transition(grant, phase=GrantPhase.ACTIVE, event="Activated",
+                          message=f"secret {grant.spec.secret_name} written for {grant.spec.subject.user} until "
+                          f"{format_time(grant.spec.not_after)}" + (
+                              f" (first written at {recovered_at}, before a restart)" if recovered_at else ""),
+                          changes={"secretUid": secret["metadata"]["uid"], "secretWrittenAt": written_at})
+    _observe_latency(ctx, grant)
+    _follow_up(ctx, grant)
+    return True
+
+
+def _create_secret(ctx: Context, grant: Grant, body: dict[str, Any]) -> tuple[dict[str, Any], str | None] | None:
+    """Create the Secret: (the stored Secret, when an earlier one of this Grant was first written, if it
+    was replaced), or None when the name belongs to someone else (the Grant is then ended)."""
+    path = core_path("secrets", grant.namespace)
+    try:
+        return ctx.kube.create(path, body), None
     except ApiException as exc:
-        if exc.status in (409, 422):  # somebody else moved it first; look again right away
-            return 0.05
-        raise
-    finally:
-        lock.release()
+        if exc.status != 409:
+            raise
+    # Ours from before a restart (written, not yet recorded), or somebody else's: only what carries this
+    # Grant's uid is deleted, and then the Secret is written afresh.
+    replaced = ctx.kube.delete_collection(path, labels=f"{GRANT_UID_LABEL}={grant.uid}")
+    if not replaced:
+        _end(ctx, grant, GrantPhase.REVOKED, "SecretNameTaken",
+             f"a Secret named {grant.spec.secret_name} already exists in {grant.namespace} and is not this grant's; "
+             "it is left as it is")
+        return None
+    first = min(str(s["metadata"].get("creationTimestamp", "")) for s in replaced)
+    return ctx.kube.create(path, body), first or None
 
 
-_FOLLOWS = {
-    GrantPhase.ACTIVE: AccessRequestPhase.ACTIVE,
-    GrantPhase.EXPIRED: AccessRequestPhase.EXPIRED,
-    GrantPhase.RELEASED: AccessRequestPhase.RELEASED,
-    GrantPhase.REVOKED: AccessRequestPhase.REVOKED,
-}
+def _observe_latency(ctx: Context, grant: Grant) -> None:
+    request = ctx.cache.get(AccessRequest, grant.namespace, grant.spec.source.access_request or "")
+    approvals = [r.time for r in (request.status.reviews if request else ()) if r.user in grant.spec.approved_by]
+    if approvals:
+        ctx.metrics.approval_to_secret.observe(max(0.0, (ctx.clock.now() - max(approvals)).total_seconds()))
 
 
-def follow(ctx: OperatorContext, grant: Grant, logger: Logger) -> None:
-    """Bring the AccessRequest that owns `grant` to the matching phase."""
-    name = grant.spec.source.access_request
-    target = _FOLLOWS.get(grant.status.phase)
-    if not name or target is None:
+# -- ending ----------------------------------------------------------------------------------------
+
+
+def _end(ctx: Context, grant: Grant, phase: GrantPhase, reason: str, message: str, *,
+         actor: str | None = None) -> None:
+    """Withdraw what was delivered, then record the end. Idempotent: a crash in between repeats it."""
+    now = ctx.clock.now()
+    path = core_path("secrets", grant.namespace, grant.spec.secret_name)
+    deleted = False
+    if grant.status.secret_uid:
+        try:
+            deleted = ctx.kube.delete(path, uid=grant.status.secret_uid)
+        except ApiException as exc:
+            if exc.status != 409:  # 409: the name now belongs to another Secret; ours is gone
+                raise
+    elif now >= grant.spec.not_before:
+        # Delivered just before a restart and not recorded? Only what carries this Grant's uid goes.
+        deleted = bool(ctx.kube.delete_collection(core_path("secrets", grant.namespace),
+                                                  labels=f"{GRANT_UID_LABEL}={grant.uid}"))
+    _drop_dynamic_role(ctx, grant)
+    if phase is GrantPhase.EXPIRED and deleted:
+        ctx.metrics.deletion_lateness.observe(max(0.0, (now - grant.spec.not_after).total_seconds()))
+    changes: dict[str, Any] = {"endedAt": format_time(now), "endedReason": reason}
+    if deleted or grant.status.secret_uid:
+        changes["secretDeletedAt"] = format_time(now)
+    ctx.status.transition(grant, phase=phase, event=phase.value, message=message, changes=changes, actor=actor,
+                          warning=phase is GrantPhase.REVOKED)
+    _follow_up(ctx, grant)
+    account = ctx.cache.get(Account, grant.spec.account.namespace, grant.spec.account.name)
+    if account is not None and account.spec.rotation is not None:
+        ctx.queue.enqueue(key_of(account))  # a rotation on release may be due now
+
+
+def _drop_dynamic_role(ctx: Context, grant: Grant) -> None:
+    account = ctx.cache.get(Account, grant.spec.account.namespace, grant.spec.account.name)
+    if account is None or not dynamic.is_dynamic(account) or not grant.status.secret_uid:
         return
-    request = store.get(ctx.api, AccessRequest, grant.namespace, name)
-    if request is None or request.status.phase == target or is_terminal(request.status.phase):
-        return
-    now = format_time(datetime.now(UTC))
-    changes: dict[str, Any] = {"phase": target.value}
-    changes["activatedAt" if target is AccessRequestPhase.ACTIVE else "finishedAt"] = now
-    message = (
-        f"access active until {format_time(grant.spec.not_after)}" if target is AccessRequestPhase.ACTIVE
-        else f"access ended: {grant.status.ended_reason or target.value}"
-    )
-    transition(ctx, request, logger, changes=changes, event=target.value, message=message)
+    try:
+        dynamic.drop_role(management_target(ctx.kube, account), dynamic.role_name(grant))
+    except (TargetUnavailable, CredentialUnreadable) as down:
+        # The role still expires at notAfter (VALID UNTIL); say so rather than fail the end.
+        ctx.log.warning(f"RoleNotDropped: Grant {grant.namespace}/{grant.name}: {down}; it cannot log in after "
+                        f"{format_time(grant.spec.not_after)}")
+
+
+def _follow_up(ctx: Context, grant: Grant) -> None:
+    """The request this Grant was issued for follows its phase; the Safe's counts change."""
+    if grant.spec.source.access_request:
+        ctx.queue.enqueue(("AccessRequest", grant.namespace, grant.spec.source.access_request))
+    account = ctx.cache.get(Account, grant.spec.account.namespace, grant.spec.account.name)
+    if account is not None:
+        ctx.queue.enqueue_after(("Safe", account.namespace, account.spec.safe), ctx.settings.status_delay)
+        ctx.queue.enqueue_after(key_of(account), ctx.settings.status_delay)

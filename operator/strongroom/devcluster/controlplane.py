@@ -31,13 +31,8 @@ from kubernetes import client
 from strongroom.codegen import rbac
 from strongroom.devcluster.binaries import bin_dir as find_bin_dir
 from strongroom.devcluster.binaries import missing_in
-from strongroom.devcluster.users import (
-    CONTROLLER_MANAGER,
-    OPERATOR_NAMESPACE,
-    OPERATOR_USER,
-    USER_NAMES,
-    USERS,
-)
+from strongroom.devcluster.install import operator_identity
+from strongroom.devcluster.users import CONTROLLER_MANAGER, USER_NAMES, USERS
 from strongroom.kube.client import api_client, apply
 from strongroom.webhook import certificates as pki
 
@@ -144,6 +139,13 @@ class LocalCluster:
             return None
         return state if self._ready(state) else None
 
+    def server(self) -> str:
+        """The API server's URL of the cluster running here."""
+        state = self.state()
+        if state is None:
+            raise ClusterError(f"no cluster in {self.dir}; start one with: strongroom cluster up")
+        return state.server
+
     def kubeconfig(self, user: str) -> Path:
         if user not in USER_NAMES:
             raise ClusterError(f"unknown user {user!r}; the users are {', '.join(USER_NAMES)}")
@@ -228,6 +230,10 @@ class LocalCluster:
             f"--service-account-signing-key-file={p / 'sa.key'}",
             f"--service-account-key-file={p / 'sa.pub'}",
             "--enable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
+            # The API server presents a client certificate to admission webhooks (the operator answers
+            # only that), and resolves a webhook's Service to its endpoints itself (no kube-proxy here).
+            f"--admission-control-config-file={self._write_admission_config()}",
+            "--enable-aggregator-routing=true",
             "--allow-privileged=true",
             "--profiling=false",
             "--v=1",
@@ -236,8 +242,7 @@ class LocalCluster:
         self._write_kubeconfigs(state, tokens)
         self._spawn(state, "kube-controller-manager", [
             f"--kubeconfig={self.kubeconfig_dir / 'kube-controller-manager.kubeconfig'}",
-            "--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,"
-            "serviceaccount-token-controller,root-ca-certificate-publisher-controller",
+            # Its default controllers, as in any cluster (ClusterRole aggregation among them).
             f"--service-account-private-key-file={p / 'sa.key'}",
             f"--root-ca-file={p / 'ca.crt'}",
             "--leader-elect=false",
@@ -268,6 +273,32 @@ class LocalCluster:
         token_file.write_text("\n".join(lines) + "\n")
         return tokens
 
+    @property
+    def webhook_client_ca(self) -> Path:
+        """The CA of the client certificate the API server presents to admission webhooks."""
+        return self.pki_dir / "webhook-client-ca.crt"
+
+    def _write_admission_config(self) -> Path:
+        ca = pki.make_ca("strongroom-local-webhook-client-ca")
+        ca.write(self.webhook_client_ca, self.pki_dir / "webhook-client-ca.key")
+        cert = pki.issue_client_cert(ca, "kube-apiserver-webhook-client")
+        cert.write(self.pki_dir / "webhook-client.crt", self.pki_dir / "webhook-client.key")
+        kubeconfig = self.pki_dir / "webhook-client.kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config",
+            "users": [{"name": "*", "user": {"client-certificate": str(self.pki_dir / "webhook-client.crt"),
+                                             "client-key": str(self.pki_dir / "webhook-client.key")}}],
+        }))
+        plugin = {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "WebhookAdmissionConfiguration",
+                  "kubeConfigFile": str(kubeconfig)}
+        config = self.dir / "admission.yaml"
+        config.write_text(yaml.safe_dump({
+            "apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration",
+            "plugins": [{"name": name, "configuration": plugin}
+                        for name in ("ValidatingAdmissionWebhook", "MutatingAdmissionWebhook")],
+        }))
+        return config
+
     def _write_kubeconfigs(self, state: ClusterState, tokens: dict[str, str]) -> None:
         ca_pem = (self.pki_dir / "ca.crt").read_bytes()
         for user in (*USERS, CONTROLLER_MANAGER):
@@ -275,7 +306,8 @@ class LocalCluster:
             write_kubeconfig(self.kubeconfig_dir / f"{name}.kubeconfig", state.server, ca_pem, name, tokens[user.name])
 
     def _bootstrap(self, state: ClusterState) -> None:
-        """Install Strongroom's ClusterRoles and bind the operator's identity to its own role only."""
+        """Install Strongroom's ClusterRoles and the operator's identity: its namespace, ServiceAccount
+        (bound only to its own roles) and the Service its webhooks are reached through."""
         api = api_client(self.kubeconfig_dir / "admin.kubeconfig")
         try:
             core = client.CoreV1Api(api)
@@ -284,26 +316,7 @@ class LocalCluster:
                 state,
                 lambda: bool(core.list_namespaced_service_account("default").items),
             )
-            apply(api, [
-                *rbac.all_cluster_roles(),
-                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}},
-                {
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "ClusterRoleBinding",
-                    "metadata": {"name": rbac.OPERATOR_ROLE},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                "name": rbac.OPERATOR_ROLE},
-                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": OPERATOR_USER}],
-                },
-                {
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "RoleBinding",
-                    "metadata": {"name": rbac.VAULT_ACCESS_ROLE, "namespace": OPERATOR_NAMESPACE},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                "name": rbac.VAULT_ACCESS_ROLE},
-                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": OPERATOR_USER}],
-                },
-            ])
+            apply(api, [*rbac.all_cluster_roles(), *operator_identity()])
         finally:
             api.close()
 

@@ -1,11 +1,15 @@
-"""The people (and the operator) of the local control plane, authenticated by static tokens."""
+"""The people of the local control plane (authenticated by static tokens) and the operator's identity
+(a ServiceAccount whose pod-bound tokens name each replica's pod, as in a cluster)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-OPERATOR_USER = "strongroom-operator"
 OPERATOR_NAMESPACE = "strongroom-system"
+OPERATOR_SERVICE_ACCOUNT = "strongroom-operator"
+OPERATOR_USER = f"system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}"
+LEASE_NAME = "strongroom-operator"
+WEBHOOK_SERVICE = "strongroom-webhook"
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,6 @@ USERS: tuple[User, ...] = (
     User("carol", ("sre-leads",), "approver"),
     User("dave", (), "authenticated, no rights"),
     User("audrey", ("auditors",), "auditor"),
-    User(OPERATOR_USER, ("strongroom:operators",), "the operator, bound only to its own ClusterRole"),
 )
 
 # Internal identity of kube-controller-manager; not one of the people.

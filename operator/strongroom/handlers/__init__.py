@@ -1,8 +1,15 @@
-"""kopf handlers: thin shells that read, decide with `strongroom.policy`, and write.
+"""kopf registration, and nothing else: the watch streams that feed the controllers, the admission
+webhooks, and the login. `register` is called once, explicitly, by the runtime."""
 
-Importing this package registers every handler with kopf.
-"""
+from __future__ import annotations
 
-from strongroom.handlers import accessrequest, admission, grant, login, startup, vault
+import kopf
 
-__all__ = ["accessrequest", "admission", "grant", "login", "startup", "vault"]
+from strongroom.controllers.context import Context
+from strongroom.handlers import admission, login, watches
+
+
+def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
+    login.register(registry, ctx.kube.api)
+    watches.register(registry, ctx)
+    admission.register(registry, ctx)

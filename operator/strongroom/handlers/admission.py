@@ -1,128 +1,105 @@
-"""Admission webhooks (kopf handlers): gather the facts, let `identity.admission` decide, answer.
+"""Admission webhooks: gather the facts, let `identity.stamping` decide, answer. Every replica serves
+them, leader or not, from its own watch-fed cache: no API call on a requester's or approver's write,
+except the SubjectAccessReview a release by someone else, or a direct Grant, needs.
 
-Each handler id is the URL path its webhook configuration entry calls (see `strongroom.webhook.configurations`).
+Each handler id is the URL path its webhook configuration entry calls (see webhook.configurations).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
 from typing import Any
 
 import kopf
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from strongroom.api.accessrequest import AccessRequest
-from strongroom.api.account import Account
 from strongroom.api.group import GROUP, VERSION
-from strongroom.api.safe import Safe
-from strongroom.controllers.context import OperatorContext
+from strongroom.controllers.context import Context
 from strongroom.identity.stamping import (
     Caller,
     Refusal,
-    check_spec_update,
     stamp_issuer,
+    stamp_release,
     stamp_requester,
     stamp_review,
 )
 from strongroom.kube import authz
-from strongroom.webhook import configurations as webhooks
+from strongroom.webhook.configurations import STAMP_ISSUER, STAMP_RELEASE, STAMP_REQUESTER, STAMP_REVIEW
 
 
-def _refuse(refusal: Refusal) -> kopf.AdmissionError:
-    return kopf.AdmissionError(refusal.message, code=refusal.code)
-
-
-def _read(api: client.ApiClient, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+def _answer(ctx: Context, webhook: str, decide: Callable[[], None]) -> None:
+    """Run one admission decision, counting and timing it; a refusal is one info line, not an error."""
+    started = time.monotonic()
     try:
-        return client.CustomObjectsApi(api).get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
-
-
-def safe_of(api: client.ApiClient, request: AccessRequest) -> Safe | None:
-    """The Safe governing the requested Account, or None when the Account or Safe is missing."""
-    ref = request.spec.account
-    account = _read(api, "accounts", ref.namespace, ref.name)
-    if account is None:
-        return None
-    safe = _read(api, "safes", ref.namespace, Account.from_object(account).spec.safe)
-    return None if safe is None else Safe.from_object(safe)
-
-
-@kopf.on.mutate(GROUP, VERSION, "accessrequests", id=webhooks.STAMP_REQUESTER.id, operations=["CREATE"])
-def stamp_request_requester(
-    spec: kopf.Spec, namespace: str, userinfo: dict[str, Any], patch: kopf.Patch, memo: kopf.Memo, **_: Any
-) -> None:
-    ctx: OperatorContext = memo.ctx
-    try:
-        stamped = stamp_requester(ctx.key, namespace, dict(spec), Caller.from_userinfo(userinfo), datetime.now(UTC))
+        decide()
     except Refusal as refusal:
-        raise _refuse(refusal) from None
-    patch.spec.update(stamped)
+        ctx.metrics.webhook.labels(webhook, "refused").inc()
+        ctx.log.info(f"Refused: {webhook}: {refusal.message}")
+        raise kopf.AdmissionError(refusal.message, code=refusal.code) from None
+    else:
+        ctx.metrics.webhook.labels(webhook, "allowed").inc()
+    finally:
+        ctx.metrics.webhook_seconds.labels(webhook).observe(time.monotonic() - started)
 
 
-@kopf.on.validate(GROUP, VERSION, "accessrequests", id=webhooks.CHECK_REQUEST_UPDATE.id, operations=["UPDATE"])
-def check_request_update(
-    old: dict[str, Any], new: dict[str, Any], namespace: str, userinfo: dict[str, Any], memo: kopf.Memo, **_: Any
-) -> None:
-    ctx: OperatorContext = memo.ctx
-    caller = Caller.from_userinfo(userinfo)
-    old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
-    if old_spec == new_spec:
-        return  # metadata only (finalizers, annotations)
-    releasing = bool(new_spec.get("release")) and not old_spec.get("release")
-    admin = releasing and authz.is_admin(ctx.api, caller.user, userinfo.get("groups") or [], namespace)
-    try:
-        check_spec_update(old_spec, new_spec, caller, admin)
-    except Refusal as refusal:
-        raise _refuse(refusal) from None
+def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
+    key = ctx.identity.key
 
+    @kopf.on.mutate(GROUP, VERSION, "accessrequests", id=STAMP_REQUESTER.id, operations=["CREATE"],
+                    registry=registry)
+    def stamp_request_requester(spec: kopf.Spec, namespace: str, userinfo: dict[str, Any], patch: kopf.Patch,
+                                **_: Any) -> None:
+        def decide() -> None:
+            patch.spec.update(stamp_requester(key, namespace, dict(spec), Caller.from_userinfo(userinfo),
+                                              ctx.clock.now()))
+        _answer(ctx, STAMP_REQUESTER.id, decide)
 
-@kopf.on.mutate(
-    GROUP, VERSION, "accessrequests", id=webhooks.STAMP_REVIEW.id, subresource="status", operations=["UPDATE"]
-)
-def stamp_request_review(
-    old: dict[str, Any], new: dict[str, Any], userinfo: dict[str, Any], patch: kopf.Patch, memo: kopf.Memo, **_: Any
-) -> None:
-    ctx: OperatorContext = memo.ctx
-    caller = Caller.from_userinfo(userinfo)
-    if caller.user == ctx.user:
-        return  # the operator's own status writes; CEL keeps reviews append-only even for it
-    request = AccessRequest.from_object(old)
-    try:
-        reviews = stamp_review(
-            ctx.key, request, uid=request.uid, old_status=old.get("status"), new_status=new.get("status"),
-            safe=safe_of(ctx.api, request), caller=caller, now=datetime.now(UTC),
-        )
-    except Refusal as refusal:
-        raise _refuse(refusal) from None
-    patch.status["reviews"] = reviews
+    @kopf.on.mutate(GROUP, VERSION, "accessrequests", id=STAMP_RELEASE.id, operations=["UPDATE"],
+                    registry=registry)
+    def stamp_request_release(old: dict[str, Any], new: dict[str, Any], namespace: str, userinfo: dict[str, Any],
+                              patch: kopf.Patch, **_: Any) -> None:
+        caller = Caller.from_userinfo(userinfo)
+        old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+        if old_spec == new_spec:
+            return  # metadata only (labels, annotations)
 
+        def decide() -> None:
+            stamped = stamp_release(
+                key, str((old.get("metadata") or {}).get("uid", "")), old_spec, new_spec, caller,
+                may_release=lambda: authz.may_release(ctx.kube, caller.user, userinfo.get("groups") or [], namespace),
+                now=ctx.clock.now())
+            patch.spec.update(stamped)
+        _answer(ctx, STAMP_RELEASE.id, decide)
 
-@kopf.on.mutate(GROUP, VERSION, "grants", id=webhooks.STAMP_ISSUER.id, operations=["CREATE"])
-def stamp_grant_issuer(
-    spec: kopf.Spec, namespace: str, userinfo: dict[str, Any], patch: kopf.Patch, memo: kopf.Memo, **_: Any
-) -> None:
-    ctx: OperatorContext = memo.ctx
-    caller = Caller.from_userinfo(userinfo)
-    admin = caller.user != ctx.user and authz.is_admin(ctx.api, caller.user, userinfo.get("groups") or [], namespace)
-    try:
-        stamped = stamp_issuer(
-            ctx.key, namespace, dict(spec), caller, operator_user=ctx.user, caller_is_admin=admin, now=datetime.now(UTC)
-        )
-    except Refusal as refusal:
-        raise _refuse(refusal) from None
-    patch.spec.update(stamped)
+    @kopf.on.mutate(GROUP, VERSION, "accessrequests", id=STAMP_REVIEW.id, subresource="status",
+                    operations=["UPDATE"], registry=registry)
+    def stamp_request_review(old: dict[str, Any], new: dict[str, Any], userinfo: dict[str, Any], patch: kopf.Patch,
+                             **_: Any) -> None:
+        request = AccessRequest.from_object(old)
+        ref = request.spec.account
+        _, safe = ctx.cache.account_and_safe(ref.namespace, ref.name)
 
+        def decide() -> None:
+            patch.status["reviews"] = stamp_review(
+                key, request, uid=request.uid, old_status=old.get("status"), new_status=new.get("status"),
+                safe=safe, caller=Caller.from_userinfo(userinfo), now=ctx.clock.now(),
+                decided=ctx.cache.grant_for(request) is not None)
+        _answer(ctx, STAMP_REVIEW.id, decide)
 
-@kopf.on.validate(GROUP, VERSION, "grants", id=webhooks.CHECK_GRANT_STATUS.id, subresource="status",
-                  operations=["UPDATE"])
-def check_grant_status(userinfo: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
-    ctx: OperatorContext = memo.ctx
-    if userinfo.get("username") != ctx.user:
-        raise kopf.AdmissionError(
-            f"{userinfo.get('username')} may not change a Grant's status; only the operator does", code=403
-        )
+    @kopf.on.mutate(GROUP, VERSION, "grants", id=STAMP_ISSUER.id, operations=["CREATE"], registry=registry)
+    def stamp_grant_issuer(spec: kopf.Spec, namespace: str, userinfo: dict[str, Any], patch: kopf.Patch,
+                           **_: Any) -> None:
+        caller = Caller.from_userinfo(userinfo)
+        account_ref = dict(spec.get("account") or {})
+
+        def may_grant() -> bool:
+            _, safe = ctx.cache.account_and_safe(str(account_ref.get("namespace", "")),
+                                                       str(account_ref.get("name", "")))
+            return safe is not None and authz.may_grant(ctx.kube, caller.user, userinfo.get("groups") or [],
+                                                        safe.namespace, safe.name)
+
+        def decide() -> None:
+            patch.spec.update(stamp_issuer(key, namespace, dict(spec), caller, may_grant=may_grant,
+                                           now=ctx.clock.now()))
+        _answer(ctx, STAMP_ISSUER.id, decide)

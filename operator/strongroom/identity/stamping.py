@@ -1,16 +1,20 @@
 """What the admission webhooks decide, as pure functions: stamp who asked, who reviewed, who issued,
 or refuse with a sentence a person understands.
 
-The kopf handlers in `strongroom.handlers.admission` only gather the facts (the Safe, whether the
-user is an admin) and turn a `Refusal` into an admission denial.
+The kopf handlers in `strongroom.handlers.admission` only gather the facts (the Safe from the watch
+stream's copy, whether the user may release or grant) and turn a `Refusal` into an admission denial.
+The operator checks everything again before it acts, so a webhook answering from a copy a moment old
+never lets through what the operator would refuse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from strongroom.api.accessrequest import AccessRequest, AccessRequestSpec, AccessRequestStatus, Review
 from strongroom.api.grant import GrantSpec
@@ -47,6 +51,19 @@ class Caller:
         return cls(str(userinfo.get("username", "")), tuple(groups))
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: Any, where: str) -> M:
+    """`data` as `model`, or a Refusal naming the first field that is wrong, in one line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as invalid:
+        error = invalid.errors()[0]
+        path = ".".join([where, *(str(part) for part in error["loc"])])
+        raise Refusal(f"{path}: {error['msg']}", 422) from None
+
+
 def stamp_requester(
     key: bytes, namespace: str, spec: Mapping[str, Any], caller: Caller, now: datetime
 ) -> dict[str, Any]:
@@ -57,9 +74,11 @@ def stamp_requester(
     claimed_groups = spec.get("requesterGroups")
     if claimed_groups and sorted(set(claimed_groups) - _IMPLICIT_GROUPS) != list(caller.groups):
         raise Refusal(f"requesterGroups must be {caller.user}'s own groups; leave the field out")
+    if spec.get("release") or spec.get("releasedBy") or spec.get("releaseSignature"):
+        raise Refusal("a new request cannot be released yet: set release on it once it is active", 422)
     stamped = {**spec, "requester": caller.user, "requesterGroups": list(caller.groups)}
     stamped.pop("requesterSignature", None)
-    parsed = AccessRequestSpec.model_validate(stamped)
+    parsed = parse(AccessRequestSpec, stamped, "spec")
     return {
         "requester": caller.user,
         "requesterGroups": list(caller.groups),
@@ -67,27 +86,38 @@ def stamp_requester(
     }
 
 
-def check_spec_update(
-    old: Mapping[str, Any], new: Mapping[str, Any], caller: Caller, caller_is_admin: bool
-) -> None:
-    """The spec is immutable except `release: true`, which only the requester or an admin may set."""
-    old_rest = {k: v for k, v in old.items() if k != "release"}
-    new_rest = {k: v for k, v in new.items() if k != "release"}
-    if old_rest != new_rest:
+def stamp_release(
+    key: bytes, uid: str, old: Mapping[str, Any], new: Mapping[str, Any], caller: Caller, *,
+    may_release: Callable[[], bool], now: datetime,
+) -> dict[str, Any]:
+    """The spec fields to set on an update: nothing but `release: true` may change, and only the
+    requester or someone who may revoke Grants there may set it; who did is stamped and sealed."""
+    fixed = {"release", "releasedBy", "releaseSignature"}
+    if {k: v for k, v in old.items() if k not in fixed} != {k: v for k, v in new.items() if k not in fixed}:
         raise Refusal("the spec of an AccessRequest cannot change; file a new request instead", 422)
-    if bool(new.get("release")) == bool(old.get("release")):
-        return
+    if bool(old.get("release")):
+        if not new.get("release"):
+            raise Refusal("a released request cannot be un-released", 422)
+        if (new.get("releasedBy"), new.get("releaseSignature")) != (old.get("releasedBy"), old.get("releaseSignature")):
+            raise Refusal("who released a request is recorded once", 422)
+        return {}
     if not new.get("release"):
-        raise Refusal("a released request cannot be un-released", 422)
+        if new.get("releasedBy") or new.get("releaseSignature"):
+            raise Refusal("releasedBy is stamped by Strongroom when release is set; leave it out", 422)
+        return {}
     requester = old.get("requester")
-    if caller.user != requester and not caller_is_admin:
+    if caller.user != requester and not may_release():
         raise Refusal(f"only {requester} (the requester) or an admin may release this request, not {caller.user}")
+    claimed = new.get("releasedBy")
+    if claimed and claimed != caller.user:
+        raise Refusal(f"{caller.user} may not release in {claimed}'s name: releasedBy is always the caller")
+    return {"releasedBy": caller.user, "releaseSignature": signing.seal_release(key, uid, caller.user, now)}
 
 
 def _without_reviews(status: Mapping[str, Any] | None) -> dict[str, Any]:
     # Through the model, so the API server's schema defaults on a first status write compare equal.
     rest = {k: v for k, v in (status or {}).items() if k != "reviews"}
-    return AccessRequestStatus.model_validate(rest).model_dump(mode="json", exclude={"reviews"})
+    return parse(AccessRequestStatus, rest, "status").model_dump(mode="json", exclude={"reviews"})
 
 
 def stamp_review(
@@ -100,6 +130,7 @@ def stamp_review(
     safe: Safe | None,
     caller: Caller,
     now: datetime,
+    decided: bool = False,
 ) -> list[dict[str, Any]]:
     """The reviews list to store when a person (not the operator) writes the status: exactly the old
     reviews plus one new review by the caller, stamped and sealed. Anything else is refused."""
@@ -113,13 +144,15 @@ def stamp_review(
         raise Refusal("add exactly one review at a time", 422)
     added = dict(new_reviews[-1])
     _check_reviewer(request, old_reviews, added, safe=safe, caller=caller, now=now)
-    review = Review.model_validate({
+    if decided:
+        raise Refusal("the request has already been decided; it can no longer be reviewed", 422)
+    review = parse(Review, {
         **{k: v for k, v in added.items() if k in ("decision", "comment", "notAfter")},
         "user": caller.user,
         "groups": list(caller.groups),
         "time": now,
         "signature": "",
-    })
+    }, f"status.reviews[{len(old_reviews)}]")
     sealed = review.model_copy(update={"signature": signing.seal_review(key, uid, review)})
     return [*old_reviews, sealed.model_dump(mode="json", by_alias=True, exclude_none=True)]
 
@@ -155,22 +188,25 @@ def _check_reviewer(
 
 
 def stamp_issuer(
-    key: bytes, namespace: str, spec: Mapping[str, Any], caller: Caller, *, operator_user: str,
-    caller_is_admin: bool, now: datetime,
+    key: bytes, namespace: str, spec: Mapping[str, Any], caller: Caller, *, may_grant: Callable[[], bool],
+    now: datetime,
 ) -> dict[str, Any]:
-    """The spec fields to set on a new Grant: its issuer, sealed. Grants for requests come from the
-    operator only; direct (standing) grants from admins only."""
+    """The spec fields to set on a new direct Grant: its issuer and their groups, sealed. Grants for
+    requests come from the operator only (whose writes never reach this webhook); a direct Grant
+    needs the `grant` verb on the Safe of its Account (`may_grant` asks the API server)."""
     source = spec.get("source") or {}
-    if caller.user != operator_user:
-        if source.get("accessRequest"):
-            raise Refusal(f"{caller.user} may not issue a grant for a request; approved requests get theirs "
-                          "from the operator")
-        if not caller_is_admin:
-            raise Refusal(f"{caller.user} is not a Strongroom admin in this namespace; only admins grant directly")
+    if source.get("accessRequest") or source.get("uid"):
+        raise Refusal(f"{caller.user} may not issue a grant for a request; approved requests get theirs "
+                      "from the operator")
     claimed = spec.get("issuedBy")
     if claimed and claimed != caller.user:
         raise Refusal(f"{caller.user} may not issue a grant as {claimed}: the issuer is always the caller")
-    stamped = {**spec, "issuedBy": caller.user}
+    if not may_grant():
+        account = spec.get("account") or {}
+        raise Refusal(f"{caller.user} may not grant access to account {account.get('namespace')}/"
+                      f"{account.get('name')}: it takes the `grant` verb on its Safe")
+    stamped = {**spec, "issuedBy": caller.user, "issuedByGroups": list(caller.groups)}
     stamped.pop("issuedBySignature", None)
-    parsed = GrantSpec.model_validate(stamped)
-    return {"issuedBy": caller.user, "issuedBySignature": signing.seal_issuer(key, namespace, parsed, now)}
+    parsed = parse(GrantSpec, stamped, "spec")
+    return {"issuedBy": caller.user, "issuedByGroups": list(caller.groups),
+            "issuedBySignature": signing.seal_issuer(key, namespace, parsed, now)}

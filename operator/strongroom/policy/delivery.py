@@ -1,7 +1,11 @@
-"""The Secret a Grant delivers, as a plain manifest; writing, comparing and deleting it is the shell's.
+"""What a Grant delivers, as plain manifests: the Secret, and the Role and RoleBinding through which
+the grant's subject, and nobody else Strongroom gives a role to, may read it. Writing and deleting
+them is the shell's.
 
-Everything goes into `data` (base64), never `stringData`: the API server folds stringData into data
-on write, so a manifest in data-only form compares directly with the Secret read back.
+The Secret is owned by the Grant and labelled with the Grant's uid; the Role and RoleBinding are owned
+by the Secret, so deleting the Secret (at the end of the window, on release or revoke) takes them
+along, and deleting the Grant takes all three. Everything goes into `data` (base64), never
+`stringData`: the API server folds stringData into data on write.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from strongroom.rotation.protocol import PENDING_KEY
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 GRANT_LABEL = "strongroom.dev/grant"
+GRANT_UID_LABEL = "strongroom.dev/grant-uid"
 ACCOUNT_LABEL = "strongroom.dev/account"
 ACCOUNT_NAMESPACE_LABEL = "strongroom.dev/account-namespace"
 SAFE_LABEL = "strongroom.dev/safe"
@@ -91,6 +96,7 @@ def delivered_secret(
             "labels": {
                 MANAGED_BY: "strongroom",
                 GRANT_LABEL: label_value(grant.name),
+                GRANT_UID_LABEL: grant_uid,
                 ACCOUNT_LABEL: label_value(account.name),
                 ACCOUNT_NAMESPACE_LABEL: label_value(account.namespace),
                 SAFE_LABEL: label_value(safe_name),
@@ -109,6 +115,46 @@ def delivered_secret(
         },
         "type": BASIC_AUTH if PASSWORD in declared else OPAQUE,
         "data": data,
+    }
+
+
+ACCESS_PREFIX = "strongroom-read-"
+
+
+def access_name(secret_uid: str) -> str:
+    """The name of the Role and RoleBinding that let the subject read one delivered Secret: derived from
+    the Secret's uid, so it can neither clash with what exists nor be guessed before the Secret is."""
+    return ACCESS_PREFIX + secret_uid
+
+
+def _owned_by_secret(name: str, secret: Mapping[str, Any]) -> dict[str, Any]:
+    meta = secret["metadata"]
+    return {
+        "name": name, "namespace": meta["namespace"],
+        "labels": {MANAGED_BY: "strongroom", GRANT_UID_LABEL: meta["labels"][GRANT_UID_LABEL]},
+        "ownerReferences": [{"apiVersion": "v1", "kind": "Secret", "name": meta["name"], "uid": meta["uid"],
+                             "controller": True, "blockOwnerDeletion": False}],
+    }
+
+
+def read_role(secret: Mapping[str, Any]) -> dict[str, Any]:
+    """A Role allowing `get` on exactly the delivered Secret (`secret` as stored: it has its uid)."""
+    meta = secret["metadata"]
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": _owned_by_secret(access_name(meta["uid"]), secret),
+        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": [meta["name"]]}],
+    }
+
+
+def read_binding(secret: Mapping[str, Any], user: str) -> dict[str, Any]:
+    """Binds `read_role(secret)` to the grant's subject, a user, and to nobody else."""
+    name = access_name(secret["metadata"]["uid"])
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": _owned_by_secret(name, secret),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
     }
 
 

@@ -87,16 +87,18 @@ def check_requester(
     namespace_labels: Mapping[str, str],
     *,
     now: datetime,
+    require_membership: bool = True,
 ) -> Decision:
-    """The Safe is not blocked, the user is a current member inside their schedule, and the
-    namespace is one the Safe delivers to. `until` says how long that holds (membership end,
-    schedule window end), so a grant can be cut to it.
+    """The Safe is not blocked, the user is a current member inside their schedule (unless
+    `require_membership` is off: a standing grant the Safe allows), and the namespace is one the Safe
+    delivers to. `until` says how long that holds (membership end, schedule window end), so a grant can
+    be cut to it.
 
     Raises ValueError for a Safe that cannot be evaluated (unknown time zone or schedule).
     """
     if safe.blocked:
         return Decision.deny(RejectionReason.SAFE_BLOCKED, f"the Safe is blocked: {safe.blocked_reason}")
-    membership = check_membership(safe, user, groups, now)
+    membership = check_membership(safe, user, groups, now) if require_membership else Decision.allow()
     if not membership.allowed:
         return membership
     if not namespace_allowed(safe.policy.allowed_namespaces, namespace, namespace_labels):

@@ -12,6 +12,7 @@ from strongroom.api.common import Condition, ConditionStatus, find_condition
 from strongroom.api.grant import Grant
 from strongroom.api.phases import AccessRequestPhase, GrantPhase
 from strongroom.api.safe import Safe
+from strongroom.policy.durations import parse_duration
 from strongroom.policy.schedules import parse_hhmm, time_zone
 
 
@@ -26,7 +27,8 @@ def _ready(old: Sequence[Condition], ready: tuple[bool, str, str], *, now: datet
     return condition.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def _schedule_problem(safe: Safe) -> str | None:
+def policy_problem(safe: Safe) -> str | None:
+    """Why the Safe's policy cannot be evaluated (its requests are then rejected: InvalidPolicy)."""
     for schedule in safe.spec.schedules:
         try:
             time_zone(schedule.time_zone)
@@ -35,6 +37,10 @@ def _schedule_problem(safe: Safe) -> str | None:
                 parse_hhmm(window.to)
         except ValueError as error:
             return f"schedule {schedule.name}: {error}"
+    policy = safe.spec.policy
+    if policy.max_duration is not None and parse_duration(policy.default_duration) > parse_duration(
+            policy.max_duration):
+        return f"defaultDuration {policy.default_duration} is longer than maxDuration {policy.max_duration}"
     return None
 
 
@@ -45,11 +51,11 @@ def _of_safe(safe: Safe, accounts: Sequence[Account]) -> set[tuple[str, str]]:
 def safe_status(safe: Safe, accounts: Sequence[Account], requests: Sequence[AccessRequest],
                 grants: Sequence[Grant], now: datetime) -> dict[str, Any]:
     mine = _of_safe(safe, accounts)
-    problem = _schedule_problem(safe)
+    problem = policy_problem(safe)
     if safe.spec.blocked:
         ready = (False, "Blocked", f"blocked: {safe.spec.blocked_reason}")
     elif problem:
-        ready = (False, "InvalidSchedule", problem)
+        ready = (False, "InvalidPolicy", problem)
     else:
         ready = (True, "Ready", "accepting requests")
     return {

@@ -1,7 +1,7 @@
 """The decision ladder for an AccessRequest in phase Pending, and the check that revokes a grant.
 
-Pure: the operator shell reads the cluster into RequestFacts (objects, namespace labels, the answer
-of a SubjectAccessReview, seal verdicts, grants) and writes the RequestOutcome. Every rule lives in
+Pure: the operator shell reads the cluster into RequestFacts (objects, namespace labels, seal
+verdicts, grants) and writes the RequestOutcome. Every rule lives in
 the policy modules this one calls; what is decided here is only their order, which is the order of
 the API's guarantees (first failure wins):
 
@@ -10,9 +10,11 @@ the API's guarantees (first failure wins):
 3-4. the Safe is not blocked, the requester is a current member inside their schedule, and the
    namespace is one the Safe delivers to (a Safe that cannot be evaluated rejects: InvalidPolicy);
 5-6. reason/ticket, and the time asked for;
-7. the requester can read Secrets where the credential would be delivered;
-8. reviews: a counted deny, the approval timeout, or still waiting;
-9. approved: the window, exclusive check-out and the per-user limit.
+7. reviews: a counted deny, the approval timeout, or still waiting;
+8. approved: the window, exclusive check-out and the per-user limit.
+
+The requester needs no right to read Secrets: the operator hands them read access to exactly the
+Secret it delivers (see policy.delivery).
 """
 
 from __future__ import annotations
@@ -27,16 +29,14 @@ from strongroom.api.common import Condition, ConditionStatus, format_time
 from strongroom.api.grant import Grant
 from strongroom.api.phases import AccessRequestPhase
 from strongroom.api.safe import Safe, SafeSpec
-from strongroom.identity.signing import Unverified, Verdict
 from strongroom.policy.approvals import Tally, approval_deadline, approval_timed_out, count_reviews
 from strongroom.policy.checkout import GrantKey, check_exclusive_checkout, check_grants_per_user, key
 from strongroom.policy.decision import Decision
 from strongroom.policy.eligibility import check_justification, check_requester
+from strongroom.policy.inventory import policy_problem
 from strongroom.policy.policyhash import policy_hash
+from strongroom.policy.verdicts import MISSING_SEAL, Unverified, Verdict
 from strongroom.policy.windows import AccessWindow, check_requested_time, grant_window
-
-# A reviewer the shell found no verdict for was not verified: fail closed.
-MISSING_SEAL = Verdict(False, Unverified.MISSING)
 
 UNVERIFIED_REQUESTER = "UnverifiedRequester"
 UNVERIFIED_REVIEW = "UnverifiedReview"
@@ -60,7 +60,6 @@ class RequestFacts:
     account: Account | None  # None: the Account does not exist
     safe: Safe | None  # None: the Safe does not exist
     namespace_labels: Mapping[str, str]  # labels of the request's namespace
-    requester_can_read_secrets: bool  # SubjectAccessReview: get secrets in the request's namespace
     requester_verdict: Verdict  # verify_requester(...)
     review_verdicts: Mapping[str, Verdict]  # per reviewer user name: verify_review(...)
     account_grants: Sequence[Grant]  # every Grant of this Account (any namespace)
@@ -81,6 +80,7 @@ class RequestOutcome:
     policy_hash: str | None  # of the Safe it was decided under, when a Safe exists
     conditions: tuple[Condition, ...]
     next_check: datetime | None  # when the outcome may change by time alone
+    approved_by: tuple[str, ...] = ()  # the approvers whose reviews were counted
 
 
 def decide_pending(facts: RequestFacts) -> RequestOutcome:
@@ -104,7 +104,8 @@ def decide_pending(facts: RequestFacts) -> RequestOutcome:
         return _rejected(facts, Decision.deny(RejectionReason.INVALID_POLICY, str(error)), conditions)
 
 
-def eligibility_lost(safe: Safe | None, grant: Grant, namespace_labels: Mapping[str, str], now: datetime) -> Decision:
+def eligibility_lost(safe: Safe | None, grant: Grant, namespace_labels: Mapping[str, str], now: datetime,
+                     *, require_membership: bool = True) -> Decision:
     """Whether a Scheduled or Active grant may still hold: allowed means keep it; a denial is the
     reason to revoke it (Safe gone or blocked, subject no longer a member or outside their schedule,
     namespace no longer allowed).
@@ -124,6 +125,7 @@ def eligibility_lost(safe: Safe | None, grant: Grant, namespace_labels: Mapping[
             grant.namespace,
             namespace_labels,
             now=max(now, grant.spec.not_before),
+            require_membership=require_membership,
         )
     except ValueError as error:
         return Decision.deny(RejectionReason.INVALID_POLICY, str(error))
@@ -142,6 +144,10 @@ def _decide_verified(facts: RequestFacts, conditions: tuple[Condition, ...]) -> 
         # No Safe, no policy to decide under: the Account exists but cannot be requested.
         reason = f"safe {facts.account.spec.safe} of account {_account(facts)} does not exist"
         return _rejected(facts, Decision.deny(RejectionReason.INVALID_POLICY, reason), conditions)
+    problem = policy_problem(facts.safe)
+    if problem is not None:
+        return _rejected(facts, Decision.deny(RejectionReason.INVALID_POLICY, f"the Safe cannot be evaluated: "
+                                              f"{problem}"), conditions)
     safe = facts.safe.spec
     # Eligibility is judged when access would start, so a scheduled window is checked at its start.
     activation = max(now, spec.window.start) if spec.window is not None else now
@@ -152,7 +158,6 @@ def _decide_verified(facts: RequestFacts, conditions: tuple[Condition, ...]) -> 
         lambda: eligible,
         lambda: check_justification(safe.policy, spec.reason, spec.ticket),
         lambda: check_requested_time(safe.policy, spec.duration, spec.window, now),
-        lambda: _can_read_secrets(facts),
     )
     if refusal is not None:
         return _rejected(facts, refusal, conditions)
@@ -236,28 +241,12 @@ def _approve(
     )
 
 
-def _can_read_secrets(facts: RequestFacts) -> Decision:
-    if facts.requester_can_read_secrets:
-        return Decision.allow()
-    return Decision.deny(
-        RejectionReason.CANNOT_READ_SECRETS,
-        f"{facts.request.spec.requester} cannot read Secrets in namespace {facts.request.namespace}, "
-        "where the credential would be delivered",
-    )
-
-
 def _own_grants(facts: RequestFacts) -> set[GrantKey]:
-    """The request's own grant, by status.grant or by its source, so reconciling again after a grant
-    was created (but before the status said so) does not find the request in its own way."""
+    """The request's own grant (issued for its uid), so deciding again after it was created does not
+    find the request in its own way."""
     request = facts.request
-    own = {
-        key(grant)
-        for grant in (*facts.account_grants, *facts.requester_grants)
-        if grant.namespace == request.namespace and grant.spec.source.access_request == request.name
-    }
-    if request.status.grant:
-        own.add((request.namespace, request.status.grant))
-    return own
+    return {key(grant) for grant in (*facts.account_grants, *facts.requester_grants)
+            if grant.spec.source.uid == request.uid}
 
 
 # --- building the outcome -------------------------------------------------------------------------
@@ -302,6 +291,7 @@ def _outcome(
         policy_hash=policy_hash(safe.spec) if safe is not None else None,
         conditions=conditions,
         next_check=next_check,
+        approved_by=tally.approved_by if tally is not None else (),
     )
 
 

@@ -10,7 +10,10 @@ from kubernetes.client.exceptions import ApiException
 
 from strongroom.api.group import GROUP, VERSION
 from strongroom.api.safe import Safe
-from strongroom.kube import authz, events
+from strongroom.kube.client import self_may, whoami
+from strongroom.kube.clock import SystemClock
+from strongroom.kube.events import EventRecorder
+from strongroom.kube.rest import Kube
 from strongroom.recovery.document import ExportDocument, NamespaceRecord, SecretRecord, created_at, manifest
 
 # What an exporter must be allowed, everywhere: read every Strongroom object and every credential.
@@ -23,9 +26,9 @@ class NotAllowed(Exception):
 
 def require_admin(api: client.ApiClient) -> str:
     """The caller's user name when they are an admin in every namespace, else NotAllowed (nothing read)."""
-    user = authz.whoami(api)
+    user, _ = whoami(api)
     for verb, resource, group in REQUIRED:
-        if not authz.self_may(api, verb=verb, resource=resource, group=group, namespace=""):
+        if not self_may(api, verb=verb, resource=resource, group=group, namespace=""):
             raise NotAllowed(f"{user} may not export: it takes a Strongroom admin of every namespace "
                              f"(allowed to {verb} {resource} cluster-wide)")
     return user
@@ -77,6 +80,10 @@ def collect(api: client.ApiClient, exporter: str, now: datetime, since: datetime
 def record_export(api: client.ApiClient, exporter: str, recipient: str) -> None:
     """An `Exported` Event on every Safe (an export holds them all), written as the exporter: who, and for
     which recipient key; never what."""
-    for body in client.CustomObjectsApi(api).list_cluster_custom_object(GROUP, VERSION, "safes")["items"]:
-        events.record(api, Safe.from_object(body), "Exported",
-                      f"exported by {exporter}, encrypted for recipient key {recipient}")
+    recorder = EventRecorder(Kube(api), SystemClock())
+    try:
+        for body in client.CustomObjectsApi(api).list_cluster_custom_object(GROUP, VERSION, "safes")["items"]:
+            recorder.record(Safe.from_object(body), "Exported",
+                            f"exported by {exporter}, encrypted for recipient key {recipient}")
+    finally:
+        recorder.close()

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from strongroom.api.account import Account
 from strongroom.api.grant import Grant
-from strongroom.api.phases import is_terminal
+from strongroom.api.phases import GrantPhase, is_terminal
 from strongroom.policy.durations import parse_duration
 
 PENDING_KEY = "strongroom.dev-pending-password"
@@ -53,10 +53,22 @@ def owed_on_release(account: Account, account_grants: Sequence[Grant]) -> bool:
     return bool(ends) and (last is None or max(ends) > last)
 
 
+def live_holders(account_grants: Sequence[Grant]) -> list[Grant]:
+    """Grants of the account whose holder may be using the credential now."""
+    return [g for g in account_grants if g.status.phase is GrantPhase.ACTIVE]
+
+
+def due_on_release(account: Account, account_grants: Sequence[Grant]) -> bool:
+    """A rotation owed on release is due once the last live holder is done: rotating earlier would
+    change the password under holders still inside their windows (a non-exclusive Account)."""
+    return owed_on_release(account, account_grants) and not live_holders(account_grants)
+
+
 def delivery_held(account: Account, account_grants: Sequence[Grant], pending: bool) -> bool:
-    """No credential is handed out while a rotation is pending or owed to a grant that ended: the next
-    holder gets the fresh password, never the one the last holder saw."""
-    return pending or owed_on_release(account, account_grants)
+    """No credential is handed out while a rotation is pending or due: the next holder gets the fresh
+    password, never the one the last holder saw. While others still hold the Account (non-exclusive)
+    the rotation waits for them, and a new holder shares the password they already have."""
+    return pending or due_on_release(account, account_grants)
 
 
 def rotation_reason(account: Account, account_grants: Sequence[Grant], now: datetime) -> str | None:
@@ -67,7 +79,7 @@ def rotation_reason(account: Account, account_grants: Sequence[Grant], now: date
     last = account.status.rotation.last_rotated if account.status.rotation else None
     if spec.requested_at is not None and (last is None or spec.requested_at > last):
         return "requested"
-    if owed_on_release(account, account_grants):
+    if due_on_release(account, account_grants):
         return "a grant ended"
     if spec.schedule is not None:
         since = last or account.created

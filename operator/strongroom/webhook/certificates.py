@@ -72,32 +72,40 @@ def make_ca(common_name: str) -> KeyPair:
     return KeyPair(_key_pem(key), cert.public_bytes(serialization.Encoding.PEM))
 
 
-def issue_serving_cert(ca: KeyPair, common_name: str, dns_names: list[str], ips: list[str]) -> KeyPair:
-    """A server certificate signed by `ca`, valid for the given DNS names and IP addresses."""
+def _issue(ca: KeyPair, common_name: str, usage: x509.ObjectIdentifier, sans: list[x509.GeneralName],
+           organizations: tuple[str, ...] = ()) -> KeyPair:
     ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
-    sans: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
-    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
-    cert = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(common_name))
+        .subject_name(_name(common_name, organizations))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
     )
-    return KeyPair(_key_pem(key), cert.public_bytes(serialization.Encoding.PEM))
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return KeyPair(_key_pem(key), builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+
+
+def issue_serving_cert(ca: KeyPair, common_name: str, dns_names: list[str], ips: list[str]) -> KeyPair:
+    """A server certificate signed by `ca`, valid for the given DNS names and IP addresses."""
+    sans: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+    return _issue(ca, common_name, ExtendedKeyUsageOID.SERVER_AUTH, sans)
+
+
+def issue_client_cert(ca: KeyPair, common_name: str, organizations: tuple[str, ...] = ()) -> KeyPair:
+    """A client certificate signed by `ca` (CN: the user, O: the groups, as Kubernetes reads them)."""
+    return _issue(ca, common_name, ExtendedKeyUsageOID.CLIENT_AUTH, [], organizations)
 
 
 def make_signing_key() -> tuple[bytes, bytes]:

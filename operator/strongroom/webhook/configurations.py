@@ -1,8 +1,13 @@
-"""The admission webhooks Strongroom serves, and the configurations that route the API server to them.
+"""The admission webhooks Strongroom serves, and the configuration that routes the API server to them.
 
-We write the configurations ourselves rather than let kopf manage them: they must fail closed
-(`failurePolicy: Fail`, a short timeout), stay when the operator stops, and cover only Strongroom's
-resources. kopf picks the handler by the URL path, so each entry's path is its handler id.
+The configuration is installed by whoever installs Strongroom (the chart, or the local control
+plane), never created by the operator: the operator may only patch its CA bundle, by name, so its
+identity cannot route any other resource to itself. It fails closed (`failurePolicy: Fail`, a short
+timeout), stays when the operator stops, and covers only Strongroom's resources. kopf picks the
+handler by the URL path, so each entry's path is its handler id.
+
+Every webhook here only stamps and seals identity; the checks that CEL can express run in the API
+server itself (see webhook.policies), so they hold even while no replica answers.
 """
 
 from __future__ import annotations
@@ -20,14 +25,12 @@ from kubernetes.client.exceptions import ApiException
 from strongroom.api.group import GROUP, VERSION
 
 MUTATING_CONFIGURATION = "strongroom-mutating"
-VALIDATING_CONFIGURATION = "strongroom-validating"
 TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
 class Endpoint:
     id: str  # the kopf handler id and the URL path
-    mutating: bool
     resource: str  # plural, with "/status" for the subresource
     operations: tuple[str, ...]
 
@@ -36,37 +39,32 @@ class Endpoint:
         return f"{self.id}.{GROUP}"
 
 
-STAMP_REQUESTER = Endpoint("stamp-requester", True, "accessrequests", ("CREATE",))
-STAMP_REVIEW = Endpoint("stamp-review", True, "accessrequests/status", ("UPDATE",))
-STAMP_ISSUER = Endpoint("stamp-issuer", True, "grants", ("CREATE",))
-CHECK_REQUEST_UPDATE = Endpoint("check-request-update", False, "accessrequests", ("UPDATE",))
-CHECK_GRANT_STATUS = Endpoint("check-grant-status", False, "grants/status", ("UPDATE",))
-ENDPOINTS = (STAMP_REQUESTER, STAMP_REVIEW, STAMP_ISSUER, CHECK_REQUEST_UPDATE, CHECK_GRANT_STATUS)
+STAMP_REQUESTER = Endpoint("stamp-requester", "accessrequests", ("CREATE",))
+STAMP_RELEASE = Endpoint("stamp-release", "accessrequests", ("UPDATE",))
+STAMP_REVIEW = Endpoint("stamp-review", "accessrequests/status", ("UPDATE",))
+STAMP_ISSUER = Endpoint("stamp-issuer", "grants", ("CREATE",))
+ENDPOINTS = (STAMP_REQUESTER, STAMP_RELEASE, STAMP_REVIEW, STAMP_ISSUER)
 
 ClientConfig = Callable[[Endpoint], dict[str, Any]]
 
 
-def by_url(base_url: str, ca_pem: bytes) -> ClientConfig:
-    """Reach the webhook at BASE_URL/<id> (a local operator: https://127.0.0.1:PORT)."""
-    bundle = base64.b64encode(ca_pem).decode()
-    return lambda endpoint: {"url": f"{base_url.rstrip('/')}/{endpoint.id}", "caBundle": bundle}
+def by_url(base_url: str) -> ClientConfig:
+    """Reach the webhook at BASE_URL/<id> (one process, outside any Service)."""
+    return lambda endpoint: {"url": f"{base_url.rstrip('/')}/{endpoint.id}"}
 
 
-def by_service(namespace: str, name: str, port: int, ca_pem: bytes) -> ClientConfig:
-    """Reach the webhook through a Service (the operator in a cluster)."""
-    bundle = base64.b64encode(ca_pem).decode()
+def by_service(namespace: str, name: str, port: int = 443) -> ClientConfig:
+    """Reach the webhook through a Service: every replica behind it answers."""
     return lambda endpoint: {
-        "service": {"namespace": namespace, "name": name, "port": port, "path": f"/{endpoint.id}"},
-        "caBundle": bundle,
-    }
+        "service": {"namespace": namespace, "name": name, "port": port, "path": f"/{endpoint.id}"}}
 
 
 def _webhook(endpoint: Endpoint, client_config: ClientConfig, operator_user: str) -> dict[str, Any]:
     return {
         "name": endpoint.webhook_name,
         "clientConfig": client_config(endpoint),
-        # The operator's own writes need no stamp and no check: skipping them keeps its handlers from
-        # waiting on its own webhook server (and the API server from calling it ~10 times a request).
+        # The operator's own writes need no stamp: skipping them keeps its writes off its own webhook
+        # server (and the API server from calling it for each of them).
         "matchConditions": [{
             "name": "not-the-operator",
             "expression": f"request.userInfo.username != {json.dumps(operator_user)}",
@@ -83,35 +81,38 @@ def _webhook(endpoint: Endpoint, client_config: ClientConfig, operator_user: str
         "sideEffects": "None",
         "timeoutSeconds": TIMEOUT_SECONDS,
         "admissionReviewVersions": ["v1"],
-        **({"reinvocationPolicy": "Never"} if endpoint.mutating else {}),
+        "reinvocationPolicy": "Never",
     }
 
 
-def configurations(client_config: ClientConfig, operator_user: str) -> list[dict[str, Any]]:
-    """The Mutating- and ValidatingWebhookConfiguration manifests; `operator_user` is the operator's
-    own identity, whose writes are not sent to the webhooks."""
-    labels = {"app.kubernetes.io/part-of": "strongroom"}
-    return [
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": kind,
-            "metadata": {"name": name, "labels": labels},
-            "webhooks": [_webhook(e, client_config, operator_user) for e in ENDPOINTS if e.mutating == mutating],
-        }
-        for kind, name, mutating in (
-            ("MutatingWebhookConfiguration", MUTATING_CONFIGURATION, True),
-            ("ValidatingWebhookConfiguration", VALIDATING_CONFIGURATION, False),
-        )
-    ]
+def configuration(client_config: ClientConfig, operator_user: str) -> dict[str, Any]:
+    """The MutatingWebhookConfiguration; `operator_user` is the operator's own identity, whose writes
+    are not sent to the webhooks. Without a CA bundle: the operator adds its CA (or cert-manager does)."""
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": MUTATING_CONFIGURATION, "labels": {"app.kubernetes.io/part-of": "strongroom"}},
+        "webhooks": [_webhook(e, client_config, operator_user) for e in ENDPOINTS],
+    }
 
 
-def remove_configurations(api: client.ApiClient) -> None:
-    """Delete both configurations (what uninstalling does). Until the operator installs them again,
-    Strongroom's objects are admitted unstamped, and the operator honours none of what is written."""
+def set_ca_bundle(api: client.ApiClient, ca_pem: bytes) -> bool:
+    """Put the webhook's CA into the configuration (a patch by name, the one right the operator has
+    on it); False when it was there already."""
     admission = client.AdmissionregistrationV1Api(api)
-    for delete, name in (
-        (admission.delete_mutating_webhook_configuration, MUTATING_CONFIGURATION),
-        (admission.delete_validating_webhook_configuration, VALIDATING_CONFIGURATION),
-    ):
-        with contextlib.suppress(ApiException):
-            delete(name)
+    bundle = base64.b64encode(ca_pem).decode()
+    current = admission.read_mutating_webhook_configuration(MUTATING_CONFIGURATION)
+    if all(w.client_config.ca_bundle == bundle for w in current.webhooks or []):
+        return False
+    patch = [{"op": "replace" if w.client_config.ca_bundle else "add",
+              "path": f"/webhooks/{i}/clientConfig/caBundle", "value": bundle}
+             for i, w in enumerate(current.webhooks or [])]
+    admission.patch_mutating_webhook_configuration(MUTATING_CONFIGURATION, patch)
+    return True
+
+
+def remove_configuration(api: client.ApiClient) -> None:
+    """Delete the configuration (what uninstalling does). Until it is installed again, Strongroom's
+    objects are admitted unstamped, and the operator honours none of what is written."""
+    with contextlib.suppress(ApiException):
+        client.AdmissionregistrationV1Api(api).delete_mutating_webhook_configuration(MUTATING_CONFIGURATION)

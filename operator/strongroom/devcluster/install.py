@@ -1,0 +1,90 @@
+"""What `helm install` puts into a cluster, for the local control plane: the operator's identity and
+the Service its webhooks are reached through (at `cluster up`), and Strongroom's API itself (the
+CRDs, the admission policies, the webhook configuration), which tests install and remove at will."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from strongroom.codegen import rbac
+from strongroom.devcluster.users import (
+    LEASE_NAME,
+    OPERATOR_NAMESPACE,
+    OPERATOR_SERVICE_ACCOUNT,
+    OPERATOR_USER,
+    WEBHOOK_SERVICE,
+)
+from strongroom.kube.client import apply
+from strongroom.runtime.leader import leader_lease
+from strongroom.webhook.configurations import by_service, configuration, remove_configuration
+from strongroom.webhook.policies import all_policies
+
+CRDS = Path(__file__).resolve().parents[3] / "crds"
+WEBHOOK_PORT_NAME = "https"
+ADMISSION = "admissionregistration.k8s.io/v1"
+
+
+def _binding(kind: str, name: str, role: str, namespace: str = "") -> dict[str, Any]:
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": metadata,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": OPERATOR_SERVICE_ACCOUNT, "namespace": OPERATOR_NAMESPACE}],
+    }
+
+
+def operator_identity() -> list[dict[str, Any]]:
+    """The operator's namespace and ServiceAccount, bound to its roles only, and its webhook Service
+    (selector-less: each replica's address is listed in an EndpointSlice as it becomes ready)."""
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}},
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": {"name": OPERATOR_SERVICE_ACCOUNT, "namespace": OPERATOR_NAMESPACE}},
+        _binding("ClusterRoleBinding", rbac.OPERATOR_ROLE, rbac.OPERATOR_ROLE),
+        _binding("RoleBinding", rbac.VAULT_ACCESS_ROLE, rbac.VAULT_ACCESS_ROLE, OPERATOR_NAMESPACE),
+        _binding("RoleBinding", rbac.LEADER_ROLE, rbac.LEADER_ROLE, OPERATOR_NAMESPACE),
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": WEBHOOK_SERVICE, "namespace": OPERATOR_NAMESPACE},
+         "spec": {"ports": [{"name": WEBHOOK_PORT_NAME, "port": 443, "protocol": "TCP"}]}},
+        # The leader Lease exists before any replica does: the fence policy reads it (no holder yet:
+        # no replica may write until one takes it).
+        leader_lease(LEASE_NAME, OPERATOR_NAMESPACE),
+    ]
+
+
+def crds() -> list[dict[str, Any]]:
+    return [yaml.safe_load(path.read_text()) for path in sorted(CRDS.glob("*.yaml"))]
+
+
+def policies() -> list[dict[str, Any]]:
+    return all_policies(OPERATOR_USER, OPERATOR_NAMESPACE, LEASE_NAME)
+
+
+def webhook_configuration() -> dict[str, Any]:
+    return configuration(by_service(OPERATOR_NAMESPACE, WEBHOOK_SERVICE), OPERATOR_USER)
+
+
+def install(admin: client.ApiClient, *, webhooks: bool = True) -> None:
+    """Strongroom's API: CRDs, admission policies and (with `webhooks`) the webhook configuration."""
+    apply(admin, [*crds(), *policies(), *([webhook_configuration()] if webhooks else [])])
+
+
+def remove_policies(admin: client.ApiClient) -> None:
+    """Take the admission policies away (what someone with cluster-admin could do)."""
+    api = client.AdmissionregistrationV1Api(admin)
+    for doc in policies():
+        try:
+            if doc["kind"] == "ValidatingAdmissionPolicy":
+                api.delete_validating_admission_policy(doc["metadata"]["name"])
+            else:
+                api.delete_validating_admission_policy_binding(doc["metadata"]["name"])
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
+__all__ = ["install", "remove_configuration", "remove_policies", "webhook_configuration"]
