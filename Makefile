@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint controlplane down crds
+.PHONY: demo test lint controlplane down crds mutation
 
 demo: $(INSTALLED) controlplane
 	$(BIN)/strongroom demo
@@ -25,6 +25,17 @@ down: $(INSTALLED)
 
 controlplane:
 	bash hack/controlplane/build.sh >/dev/null
+
+# Mutation testing of the pure policy core against its unit tests (not part of `make test`): prints the
+# score and the surviving mutants, and fails below 95 %. Works in a scratch copy under ~/.cache.
+MUTATION_INSTALLED := $(VENV)/.installed-mutation
+
+mutation: $(MUTATION_INSTALLED)
+	$(BIN)/python hack/mutation/run.py --threshold 95
+
+$(MUTATION_INSTALLED): $(INSTALLED) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,mutation]'
+	touch $@
 
 $(INSTALLED): pyproject.toml
 	@echo "[setup] creating $(VENV) and installing Strongroom with its test tools..."

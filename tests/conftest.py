@@ -1,23 +1,27 @@
-"""The test harness: one real control plane per run, a client per user, a namespace per test,
-and the operator as a subprocess under its own identity."""
+"""The test harness: one real control plane per run, a client per user, a namespace per test, and the
+operator in this process (on a clock the test moves) or as child processes (what must survive a kill)."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
+from strongroom.devcluster import install
 from strongroom.devcluster.controlplane import LocalCluster
 from strongroom.devcluster.operator_process import LocalOperator
 from strongroom.devcluster.operator_process import start as start_local_operator
-from strongroom.devcluster.users import OPERATOR_USER, USER_NAMES
+from strongroom.devcluster.users import LEASE_NAME, OPERATOR_NAMESPACE, USER_NAMES
 from strongroom.kube.client import api_client, apply
-from strongroom.webhook.configurations import remove_configurations
+from strongroom.runtime.leader import leader_lease
+from strongroom.webhook.configurations import remove_configuration
+from tests.operators import InProcessOperator
 from tests.postgres import PostgresServer, start_server
 from tests.waiting import eventually
 from tests.world import World, build_world
@@ -47,27 +51,24 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @pytest.fixture(scope="session")
 def clients(cluster: Cluster) -> Iterator[dict[str, client.ApiClient]]:
-    """An API client per user: admin, alice, erin, bob, carol, dave, audrey, strongroom-operator."""
+    """An API client per user: admin, alice, erin, bob, carol, dave, audrey."""
     made = {user: api_client(cluster.kubeconfig(user)) for user in USER_NAMES}
     yield made
     for api in made.values():
         api.close()
 
 
-CRDS_DIR = Path(__file__).resolve().parents[1] / "crds"
-
-
 @pytest.fixture(scope="session")
 def crds(cluster: Cluster, clients: dict[str, client.ApiClient]) -> list[dict]:
-    """The generated CRDs from crds/, applied by admin and Established."""
-    manifests = [yaml.safe_load(path.read_text()) for path in sorted(CRDS_DIR.glob("*.yaml"))]
-    apply(clients["admin"], manifests)
+    """Strongroom's API installed by admin: the generated CRDs (Established) and the admission policies."""
+    install.install(clients["admin"], webhooks=False)
     extensions = client.ApiextensionsV1Api(clients["admin"])
 
     def established(name: str) -> bool:
         conditions = extensions.read_custom_resource_definition(name).status.conditions or []
         return any(c.type == "Established" and c.status == "True" for c in conditions)
 
+    manifests = install.crds()
     for manifest in manifests:
         eventually(lambda name=manifest["metadata"]["name"]: established(name), what="Established")
     return manifests
@@ -89,22 +90,64 @@ def namespace(clients: dict[str, client.ApiClient]) -> Iterator[str]:
     api.delete_namespace(name, propagation_policy="Background")
 
 
-OperatorProcess = LocalOperator
+def reset_lease(admin: client.ApiClient) -> None:
+    """Hand the leader Lease back to nobody (a killed replica would otherwise hold it until it expires)."""
+    with contextlib.suppress(ApiException):
+        client.CoordinationV1Api(admin).delete_namespaced_lease(LEASE_NAME, OPERATOR_NAMESPACE)
+    apply(admin, [leader_lease(LEASE_NAME, OPERATOR_NAMESPACE)])
 
 
-def start_operator(cluster: Cluster, log: Path, kubeconfig: Path | None = None, *extra: str) -> OperatorProcess:
-    """`strongroom operator` as a subprocess under its own identity (or `kubeconfig`'s), ready to serve."""
-    return start_local_operator(kubeconfig or cluster.kubeconfig(OPERATOR_USER), log, *extra, tied=True)
+@contextlib.contextmanager
+def webhooks_installed(admin: client.ApiClient) -> Iterator[None]:
+    """The webhook configuration, for as long as operators run (without one answering, it refuses)."""
+    apply(admin, [install.webhook_configuration()])
+    try:
+        yield
+    finally:
+        remove_configuration(admin)
+        reset_lease(admin)
 
 
 @pytest.fixture
-def operator(cluster: Cluster, crds: list[dict], clients: dict[str, client.ApiClient], tmp_path: Path
-             ) -> Iterator[OperatorProcess]:
-    """The operator running for one test; its output is kept in a file for inspection."""
-    running = start_operator(cluster, tmp_path / "operator.log")
-    yield running
-    running.stop()
-    remove_configurations(clients["admin"])
+def in_process(cluster: Cluster, crds: list[dict], clients: dict[str, client.ApiClient], tmp_path: Path
+               ) -> Iterator[Callable[..., InProcessOperator]]:
+    """in_process(**options) starts an operator in this process, on a clock the test moves; all are
+    stopped at the end of the test."""
+    started: list[InProcessOperator] = []
+    with webhooks_installed(clients["admin"]):
+        def start(**options: object) -> InProcessOperator:
+            running = InProcessOperator(cluster.local, tmp_path, **options)  # type: ignore[arg-type]
+            started.append(running)
+            return running
+
+        try:
+            yield start
+        finally:
+            for running in started:
+                running.stop()
+
+
+@pytest.fixture
+def operator(in_process: Callable[..., InProcessOperator]) -> InProcessOperator:
+    """The operator for one test (`operator.advance` moves its clock, `operator.settle` waits for quiet)."""
+    return in_process()
+
+
+def start_operator(cluster: Cluster, log: Path, *extra: str, name: str | None = None) -> LocalOperator:
+    """`strongroom operator` as a child process with a Pod of its own, ready and behind the Service."""
+    return start_local_operator(cluster.local, log, *extra, tied=True, name=name)
+
+
+@pytest.fixture
+def operator_process(cluster: Cluster, crds: list[dict], clients: dict[str, client.ApiClient], tmp_path: Path
+                     ) -> Iterator[LocalOperator]:
+    """The operator as a child process, for what must survive a kill or show in its log."""
+    with webhooks_installed(clients["admin"]):
+        running = start_operator(cluster, tmp_path / "operator.log")
+        try:
+            yield running
+        finally:
+            running.stop()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from typing import Any
 
@@ -11,7 +12,15 @@ import pytest
 from strongroom.api.account import Account
 from strongroom.api.common import DNS1123_SUBDOMAIN_PATTERN
 from strongroom.api.grant import Grant
-from strongroom.policy.delivery import MaterialMissing, delivered_secret, label_value, secret_name_for
+from strongroom.policy.delivery import (
+    MaterialMissing,
+    access_name,
+    delivered_secret,
+    label_value,
+    read_binding,
+    read_role,
+    secret_name_for,
+)
 from strongroom.rotation.protocol import PENDING_KEY
 from tests.policy.builders import account, grant
 
@@ -97,6 +106,7 @@ def test_labels_and_annotations_name_the_grant_account_safe_expiry_and_subject()
     assert metadata["labels"] == {
         "app.kubernetes.io/managed-by": "strongroom",
         "strongroom.dev/grant": "req-1",
+        "strongroom.dev/grant-uid": "uid-1",
         "strongroom.dev/account": "db",
         "strongroom.dev/account-namespace": "vault",
         "strongroom.dev/safe": "prod-db",
@@ -141,3 +151,80 @@ def test_a_default_secret_name_for_a_very_long_request_is_shortened_validly_and_
         assert len(name) <= 253 and re.fullmatch(DNS1123_SUBDOMAIN_PATTERN, name), name
         assert name.endswith("-credential")
     assert secret_name_for(first) != secret_name_for(second)
+
+
+def test_a_missing_password_error_carries_the_secret_and_key_and_names_the_account() -> None:
+    with pytest.raises(MaterialMissing) as raised:
+        deliver(account(), {"passwd": b"x"})
+    assert (raised.value.secret, raised.value.key) == ("vault/db-cred", "password")
+    assert str(raised.value) == (
+        "Secret vault/db-cred has no key 'password', which holds the password of account vault/db"
+    )
+
+
+def stored(secret: dict[str, Any], uid: str = "5f0e") -> dict[str, Any]:
+    """The Secret as the API server returns it: with its uid."""
+    return {**secret, "metadata": {**secret["metadata"], "uid": uid}}
+
+
+def owned_by_the_secret(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": "team",
+        "labels": {"app.kubernetes.io/managed-by": "strongroom", "strongroom.dev/grant-uid": "uid-1"},
+        "ownerReferences": [
+            {"apiVersion": "v1", "kind": "Secret", "name": "req-1", "uid": "5f0e", "controller": True,
+             "blockOwnerDeletion": False}
+        ],
+    }
+
+
+def test_the_read_role_allows_only_get_on_exactly_the_delivered_secret_and_is_owned_by_it() -> None:
+    assert read_role(stored(deliver())) == {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": owned_by_the_secret("strongroom-read-5f0e"),
+        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": ["req-1"]}],
+    }
+
+
+def test_the_read_binding_binds_that_role_to_the_subject_alone_and_is_owned_by_the_secret() -> None:
+    assert read_binding(stored(deliver()), "alice") == {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": owned_by_the_secret("strongroom-read-5f0e"),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "strongroom-read-5f0e"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
+    }
+
+
+def test_the_access_name_follows_the_secrets_uid() -> None:
+    assert access_name("0b1c-77") == "strongroom-read-0b1c-77"
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def test_a_valid_label_value_of_63_characters_is_kept_and_a_longer_one_is_cut_to_54_and_a_hash() -> None:
+    assert label_value("a" * 63) == "a" * 63
+    assert label_value("g" * 200) == "g" * 54 + "-" + digest("g" * 200)
+    assert len(label_value("g" * 200)) == 63
+
+
+def test_characters_a_label_value_cannot_hold_become_dashes_and_the_ends_are_trimmed() -> None:
+    assert label_value("Xylophone Player@Corp") == f"Xylophone-Player-Corp-{digest('Xylophone Player@Corp')}"
+    assert label_value("_hidden name.") == f"hidden-name-{digest('_hidden name.')}"
+
+
+def test_text_with_nothing_a_label_value_can_keep_becomes_its_hash_alone() -> None:
+    assert label_value("@@@") == digest("@@@")
+    assert label_value("---") == digest("---")
+
+
+def test_a_default_secret_name_of_exactly_253_characters_is_kept_and_a_longer_one_is_cut_to_233_and_a_hash() -> None:
+    exact = "r" * 242
+    assert secret_name_for(exact) == exact + "-credential"
+    longer = "r" * 243
+    assert secret_name_for(longer) == "r" * 233 + "-" + digest(longer) + "-credential"
+    assert len(secret_name_for(longer)) == 253

@@ -57,11 +57,12 @@ class World:
         return self.objects(user).patch_namespaced_custom_object_status(
             GROUP, VERSION, namespace or self.team, PLURALS[kind], name, body, _content_type=content_type)
 
-    def request(self, user: str = "alice", wait: bool = True, **spec: Any) -> dict[str, Any]:
+    def request(self, user: str = "alice", wait: bool = True, name: str | None = None, **spec: Any
+                ) -> dict[str, Any]:
         """File a request as `user`; with `wait`, return once the operator has recorded it (or decided)."""
         body = {"account": {"namespace": self.vault, "name": self.account}, "reason": "INC-1234 fix the index",
                 **spec}
-        created = self.create(user, "AccessRequest", body)
+        created = self.create(user, "AccessRequest", body, name=name)
         if not wait:
             return created
         name = created["metadata"]["name"]

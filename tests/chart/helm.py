@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,15 @@ import yaml
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "strongroom"
 KUBE_VERSION = "1.34.0"  # what `helm template` assumes (the chart needs >= 1.30; Helm's default is older)
+# NOTES.txt is rendered only by `helm install`, which needs a cluster: a copy of the chart renders it
+# with `tpl` into a ConfigMap instead.
+_NOTES_TEMPLATE = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: notes
+data:
+  notes: {{ tpl (.Files.Get "NOTES.txt") . | toJson }}
+"""
 
 
 @dataclass
@@ -38,6 +48,19 @@ class Tools:
         out = self.run("helm", "template", release, str(CHART), "--namespace", namespace,
                        "--kube-version", KUBE_VERSION, "-f", self.values_file(values or {}), *extra).stdout
         return [doc for doc in yaml.safe_load_all(out) if doc]
+
+    def notes(self, values: dict[str, Any] | None = None, release: str = "strongroom",
+              namespace: str = "strongroom-system") -> str:
+        """What `helm install` would print after installing."""
+        chart = self.home / "notes-chart"
+        if not chart.exists():
+            shutil.copytree(CHART, chart)
+            shutil.copy(CHART / "templates" / "NOTES.txt", chart / "NOTES.txt")
+            (chart / "templates" / "zz-notes.yaml").write_text(_NOTES_TEMPLATE)
+        out = self.run("helm", "template", release, str(chart), "--namespace", namespace,
+                       "--kube-version", KUBE_VERSION, "-f", self.values_file(values or {}),
+                       "--show-only", "templates/zz-notes.yaml").stdout
+        return str(yaml.safe_load(out)["data"]["notes"])
 
 
 def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

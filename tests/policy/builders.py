@@ -126,7 +126,12 @@ def grant(
     account: str = "pg-admin",
     namespace: str = "team",
     groups: tuple[str, ...] = (),
+    source_uid: str | None = None,
 ) -> Grant:
+    """A Grant issued for request `name` (of uid `source_uid`, when given)."""
+    source: dict[str, Any] = {"accessRequest": name}
+    if source_uid is not None:
+        source["uid"] = source_uid
     return Grant.from_object(
         {
             "apiVersion": "strongroom.dev/v1alpha1",
@@ -138,7 +143,7 @@ def grant(
                 "notBefore": not_before,
                 "notAfter": not_after,
                 "secretName": name,
-                "source": {"accessRequest": name},
+                "source": source,
             },
             "status": {"phase": phase},
         }

@@ -84,3 +84,30 @@ def test_a_request_times_out_once_the_approval_timeout_has_passed() -> None:
     assert approval_deadline(created, spec) == at("2025-03-03T11:00:00Z")
     assert not approval_timed_out(created, spec, at("2025-03-03T10:59:59Z"))
     assert approval_timed_out(created, spec, at("2025-03-03T11:00:00Z"))
+
+
+def test_each_review_not_counted_says_exactly_why() -> None:
+    deadline = at("2025-03-03T10:30:00Z")
+    reviews = [
+        review("bob", signature="forged"),
+        review("alice"),
+        review("mallory"),
+        review("carol", time="2025-03-03T10:30:01Z"),
+        review("erin", groups=["dba-leads"]),
+        review("erin", "Deny", groups=["dba-leads"]),
+    ]
+    tally = count_reviews(TWO, reviews, "alice", signed, deadline)
+    assert [(ignored.user, ignored.why) for ignored in tally.ignored] == [
+        ("bob", "its signature is missing or not valid"),
+        ("alice", "the requester cannot review their own request"),
+        ("mallory", "not an approver of the Safe"),
+        ("carol", "made after the approval timeout"),
+        ("erin", "this approver already reviewed the request"),
+    ]
+    assert tally.approved_by == ("erin",) and not tally.denied
+
+
+def test_a_review_made_at_the_approval_deadline_itself_still_counts() -> None:
+    deadline = at("2025-03-03T10:00:00Z")
+    tally = count_reviews(TWO, [review("bob", time="2025-03-03T10:00:00Z")], "alice", signed, deadline)
+    assert tally.approved_by == ("bob",)

@@ -64,3 +64,21 @@ def test_only_exclusive_checkout_or_a_per_user_limit_makes_a_decision_count_gran
     assert not counts_grants(policy().policy)
     assert counts_grants(policy(exclusiveCheckout=True).policy)
     assert counts_grants(policy(maxActiveGrantsPerUser=1).policy)
+
+
+def test_a_grant_ending_exactly_when_the_wanted_window_starts_does_not_block_it() -> None:
+    before = [grant("g1", "bob", "2025-03-03T09:00:00Z", "2025-03-03T10:00:00Z")]
+    earlier = at("2025-03-03T09:30:00Z")
+    assert check_exclusive_checkout(EXCLUSIVE, before, *WANTED, now=earlier).allowed
+    after = [grant("g1", "bob", "2025-03-03T11:00:00Z", "2025-03-03T12:00:00Z", phase="Scheduled")]
+    assert check_exclusive_checkout(EXCLUSIVE, after, *WANTED, now=earlier).allowed
+
+
+def test_a_grant_at_its_not_after_no_longer_holds_the_account_or_counts_for_its_user() -> None:
+    wanted = (at("2025-03-03T09:30:00Z"), at("2025-03-03T11:00:00Z"))
+    ending = [grant("g1", "bob", "2025-03-03T09:00:00Z", "2025-03-03T10:00:00Z")]
+    assert check_exclusive_checkout(EXCLUSIVE, ending, *wanted, now=NOW).allowed
+    assert not check_exclusive_checkout(EXCLUSIVE, ending, *wanted, now=at("2025-03-03T09:59:59Z")).allowed
+    limited = policy(maxActiveGrantsPerUser=1).policy
+    assert check_grants_per_user(limited, "bob", ending, now=NOW).allowed
+    assert not check_grants_per_user(limited, "bob", ending, now=at("2025-03-03T09:59:59Z")).allowed

@@ -42,3 +42,16 @@ def test_formatting_gives_the_shortest_spelling_that_parses_back(text: str) -> N
 def test_formatting_refuses_a_duration_that_is_not_positive() -> None:
     with pytest.raises(ValueError, match="not positive"):
         format_duration(timedelta(0))
+
+
+def test_a_malformed_duration_is_refused_with_the_whole_syntax_explained() -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_duration("90")
+    assert str(raised.value) == (
+        "invalid duration '90': use whole numbers with units d, h, m, s in that order, e.g. \"90m\", \"1h30m\", \"2d\""
+    )
+
+
+def test_the_shortest_positive_duration_formats_as_one_second() -> None:
+    assert format_duration(timedelta(seconds=1)) == "1s"
+    assert format_duration(timedelta(days=1, seconds=1)) == "1d1s"

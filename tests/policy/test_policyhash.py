@@ -1,3 +1,6 @@
+import hashlib
+import json
+
 from strongroom.policy.policyhash import canonical_policy, policy_hash
 
 from .builders import safe
@@ -42,6 +45,17 @@ def test_every_deciding_change_changes_the_hash() -> None:
         ),
     ]
     assert all(policy_hash(spec) != base for spec in changed)
+
+
+def test_the_canonical_form_is_compact_sorted_json_keeping_non_ascii_and_the_hash_is_its_sha256() -> None:
+    spec = safe(members=[{"users": ["zoë"]}], approvers={"users": ["bob"]})
+    text = canonical_policy(spec)
+    data = json.loads(text)
+    assert text == json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert "zoë" in text and " " not in text
+    assert set(data) == {"approvers", "blocked", "members", "policy", "schedules"}
+    assert "allowedNamespaces" in data["policy"] and "null" not in text  # wire names; unset fields left out
+    assert policy_hash(spec) == hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def test_the_hash_of_a_known_safe_does_not_change_between_releases() -> None:

@@ -11,9 +11,9 @@ from strongroom.api.common import ConditionStatus, find_condition
 from strongroom.api.grant import Grant
 from strongroom.api.phases import AccessRequestPhase as Phase
 from strongroom.api.safe import Safe
-from strongroom.identity.signing import VERIFIED, Unverified, Verdict
 from strongroom.policy.policyhash import policy_hash
 from strongroom.policy.request_decision import RequestFacts, RequestOutcome, decide_pending, eligibility_lost
+from strongroom.policy.verdicts import VERIFIED, Unverified, Verdict
 
 from .builders import access_request, account, at, grant, safe_object
 
@@ -41,7 +41,6 @@ def decide(
     acct: Account | None = ACCOUNT,
     safe: Safe | None = SAFE,
     labels: Mapping[str, str] | None = None,
-    can_read: bool = True,
     requester_verdict: Verdict = VERIFIED,
     review_verdicts: Mapping[str, Verdict] | None = None,
     account_grants: Sequence[Grant] = (),
@@ -56,7 +55,6 @@ def decide(
             account=acct,
             safe=safe,
             namespace_labels=labels or {},
-            requester_can_read_secrets=can_read,
             requester_verdict=requester_verdict,
             review_verdicts=verdicts,
             account_grants=account_grants,
@@ -79,6 +77,9 @@ def condition(outcome: RequestOutcome, type_: str) -> tuple[str, str, str]:
 def rejected(outcome: RequestOutcome, reason: RejectionReason) -> RequestOutcome:
     assert (outcome.phase, outcome.reason) == (Phase.REJECTED, reason), outcome.message
     assert outcome.window is None and outcome.next_check is None
+    # Past the requester's seal, both seal conditions are reported whatever the outcome.
+    sealed = reason != RejectionReason.IDENTITY_NOT_VERIFIED
+    assert [c.type for c in outcome.conditions] == ["UnverifiedRequester", "UnverifiedReview"][: 2 if sealed else 1]
     return outcome
 
 
@@ -248,7 +249,9 @@ def test_exclusive_checkout_refuses_an_account_someone_else_holds() -> None:
 
 
 def test_the_requests_own_grant_does_not_hold_the_account_against_it() -> None:
-    own = [grant("req-1", "alice", "2025-03-03T10:10:00Z", "2025-03-03T11:10:00Z", account="db")]
+    own = [
+        grant("req-1", "alice", "2025-03-03T10:10:00Z", "2025-03-03T11:10:00Z", account="db", source_uid="uid-req-1")
+    ]
     outcome = decide(
         reviewed(("carol", "Approve")), safe=rules(exclusiveCheckout=True), account_grants=own, requester_grants=own
     )
@@ -328,11 +331,6 @@ def test_a_later_window_is_rejected_where_the_safe_does_not_allow_scheduling() -
     rejected(decide(request), RejectionReason.SCHEDULED_NOT_ALLOWED)
 
 
-def test_a_requester_who_cannot_read_secrets_in_the_namespace_is_rejected() -> None:
-    outcome = rejected(decide(can_read=False), RejectionReason.CANNOT_READ_SECRETS)
-    assert "alice cannot read Secrets in namespace team" in outcome.message
-
-
 # --- eligibility of a grant already issued ------------------------------------------------------
 
 
@@ -367,3 +365,209 @@ def test_a_scheduled_grant_is_judged_at_its_start_not_now() -> None:
     evening = at("2025-03-03T20:00:00Z")  # outside the office hours now
     assert eligibility_lost(safe, tomorrow, {}, evening).allowed
     assert eligibility_lost(safe, active(), {}, evening).reason == RejectionReason.OUTSIDE_SCHEDULE
+
+
+def test_a_grant_keeps_its_eligibility_in_a_namespace_selected_by_its_labels() -> None:
+    labelled = safe_object(policy={"allowedNamespaces": {"selector": {"matchLabels": {"env": "prod"}}}})
+    assert eligibility_lost(labelled, active(), {"env": "prod"}, NOW).allowed
+    assert eligibility_lost(labelled, active(), {"env": "dev"}, NOW).reason == RejectionReason.NAMESPACE_NOT_ALLOWED
+
+
+def test_a_grant_whose_safe_is_gone_or_cannot_be_evaluated_loses_eligibility_as_an_invalid_policy() -> None:
+    gone = eligibility_lost(None, active(), {}, NOW)
+    assert gone.reason == RejectionReason.INVALID_POLICY
+    assert gone.message == "the Safe of account vault/db no longer exists"
+    broken = eligibility_lost(unevaluable_safe(), active(), {}, NOW)
+    assert (broken.reason, broken.message) == (
+        RejectionReason.INVALID_POLICY, "member schedule 'gone' is not one of the Safe's schedules"
+    )
+
+
+# --- what the outcome says --------------------------------------------------------------------------
+
+SUBJECT = "alice's request for account vault/db (safe prod-db)"
+
+
+def unevaluable_safe() -> Safe:
+    """A Safe whose member names a schedule it does not define (the model refuses that; code can bypass it)."""
+    spec = SAFE.spec.model_copy(update={"members": [SAFE.spec.members[0].model_copy(update={"schedule": "gone"})]})
+    return SAFE.model_copy(update={"spec": spec})
+
+
+def test_an_approved_request_names_its_approvers_and_lasts_the_duration_it_asked_for() -> None:
+    outcome = decide(reviewed(("bob", "Approve"), duration="2h"))
+    assert outcome.window is not None
+    assert (outcome.window.not_before, outcome.window.not_after) == (NOW, at("2025-03-03T12:10:00Z"))
+    assert outcome.approved_by == ("bob",)
+    assert outcome.message == (
+        f"{SUBJECT} is approved by bob: access from 2025-03-03T10:10:00Z until 2025-03-03T12:10:00Z"
+    )
+
+
+def test_a_scheduled_window_is_approved_for_its_whole_length_not_the_default_duration() -> None:
+    request = access_request(window={"start": "2025-03-03T12:00:00Z", "end": "2025-03-03T14:00:00Z"})
+    outcome = decide(request, safe=rules(requiredApprovals=0, allowScheduled=True))
+    assert outcome.window is not None and outcome.window.not_after == at("2025-03-03T14:00:00Z")
+
+
+def test_a_pending_request_wakes_when_its_requested_window_ends_before_the_deadline() -> None:
+    request = access_request(window={"start": "2025-03-03T12:00:00Z", "end": "2025-03-03T13:00:00Z"})
+    outcome = decide(request, safe=rules(allowScheduled=True))
+    assert outcome.phase == Phase.PENDING and outcome.next_check == at("2025-03-03T13:00:00Z")
+
+
+def test_a_timed_out_request_keeps_the_approvals_it_had_and_its_seal_conditions() -> None:
+    safe = rules(requiredApprovals=2, approvalTimeout="1h")
+    outcome = decide(reviewed(("bob", "Approve")), safe=safe, now=at("2025-03-03T11:00:00Z"))
+    assert outcome.phase == Phase.TIMED_OUT
+    assert (outcome.approvals_received, outcome.approved_by) == (1, ("bob",))
+    assert outcome.message == f"{SUBJECT} timed out at 2025-03-03T11:00:00Z with 1 of 2 approvals"
+    assert [c.type for c in outcome.conditions] == ["UnverifiedRequester", "UnverifiedReview"]
+
+
+def test_a_denied_request_reports_its_seal_conditions_and_the_approvals_before_the_deny() -> None:
+    outcome = decide(reviewed(("bob", "Approve"), ("carol", "Deny")), safe=rules(requiredApprovals=2))
+    assert outcome.message == f"{SUBJECT} is denied by carol"
+    assert outcome.approved_by == ("bob",)
+    assert [c.type for c in outcome.conditions] == ["UnverifiedRequester", "UnverifiedReview"]
+
+
+def test_a_request_refused_after_approval_keeps_its_approvals() -> None:
+    held = [grant("bobs", "bob", "2025-03-03T09:00:00Z", "2025-03-03T12:00:00Z", account="db")]
+    outcome = decide(reviewed(("carol", "Approve")), safe=rules(exclusiveCheckout=True), account_grants=held)
+    rejected(outcome, RejectionReason.ACCOUNT_CHECKED_OUT)
+    assert (outcome.approvals_received, outcome.approved_by) == (1, ("carol",))
+    assert outcome.message == f"{SUBJECT} is rejected: the account is checked out by bob until 2025-03-03T12:00:00Z"
+
+
+def test_a_narrowing_that_leaves_nothing_keeps_the_approvals_and_the_seal_conditions() -> None:
+    request = access_request(
+        reviews=[
+            {"user": "bob", "decision": "Approve", "time": "2025-03-03T10:05:00Z", "notAfter": "2025-03-03T10:06:00Z"}
+        ],
+    )
+    outcome = rejected(decide(request), RejectionReason.INVALID_WINDOW)
+    assert outcome.approved_by == ("bob",)
+
+
+def test_the_requests_own_grant_does_not_count_against_its_per_user_limit_but_a_namesakes_does() -> None:
+    safe = rules(maxActiveGrantsPerUser=1)
+    times = ("2025-03-03T10:10:00Z", "2025-03-03T11:10:00Z")
+    own = [grant("req-1", "alice", *times, account="db", source_uid="uid-req-1")]
+    assert decide(reviewed(("bob", "Approve")), safe=safe, requester_grants=own).phase == Phase.APPROVED
+    namesake = [grant("req-1", "alice", *times, account="db", source_uid="uid-of-an-earlier-req-1")]
+    outcome = decide(reviewed(("bob", "Approve")), safe=safe, requester_grants=namesake)
+    rejected(outcome, RejectionReason.TOO_MANY_ACTIVE_GRANTS)
+
+
+def test_a_namesake_of_the_requests_grant_holds_the_account_against_it() -> None:
+    namesake = [grant("req-1", "bob", "2025-03-03T10:00:00Z", "2025-03-03T11:00:00Z", account="db", source_uid="x")]
+    outcome = decide(reviewed(("carol", "Approve")), safe=rules(exclusiveCheckout=True), account_grants=namesake)
+    rejected(outcome, RejectionReason.ACCOUNT_CHECKED_OUT)
+
+
+def test_a_safe_whose_default_exceeds_its_maximum_rejects_every_request_as_an_invalid_policy() -> None:
+    outcome = decide(reviewed(("bob", "Approve")), safe=rules(defaultDuration="3h", maxDuration="2h"))
+    rejected(outcome, RejectionReason.INVALID_POLICY)
+    assert outcome.message == (
+        f"{SUBJECT} is rejected: the Safe cannot be evaluated: defaultDuration 3h is longer than maxDuration 2h"
+    )
+
+
+def test_a_safe_that_fails_while_deciding_rejects_as_an_invalid_policy_with_its_error() -> None:
+    outcome = rejected(decide(reviewed(("bob", "Approve")), safe=unevaluable_safe()), RejectionReason.INVALID_POLICY)
+    assert outcome.message == f"{SUBJECT} is rejected: member schedule 'gone' is not one of the Safe's schedules"
+    assert outcome.approvals_required == 1 and outcome.policy_hash == policy_hash(unevaluable_safe().spec)
+
+
+def test_a_request_in_a_namespace_selected_by_its_labels_is_approved_and_others_are_not() -> None:
+    labelled = safe_object(policy={"allowedNamespaces": {"selector": {"matchLabels": {"env": "prod"}}}})
+    assert decide(reviewed(("bob", "Approve")), safe=labelled, labels={"env": "prod"}).phase == Phase.APPROVED
+    rejected(decide(safe=labelled, labels={"env": "dev"}), RejectionReason.NAMESPACE_NOT_ALLOWED)
+
+
+def test_a_request_with_the_reason_and_ticket_the_safe_requires_is_approved() -> None:
+    request = reviewed(("bob", "Approve"), reason="INC-7 cleanup", ticket="CHG-1")
+    assert decide(request, safe=rules(requireReason=True, requireTicket=True)).phase == Phase.APPROVED
+
+
+def test_a_missing_account_is_named_in_a_message_without_a_safe() -> None:
+    outcome = rejected(decide(acct=None, safe=None), RejectionReason.UNKNOWN_ACCOUNT)
+    assert outcome.message == "alice's request for account vault/db is rejected: account vault/db does not exist"
+
+
+def test_conditions_record_the_requests_generation_when_it_has_one() -> None:
+    request = reviewed(("bob", "Approve"))
+    fourth = request.model_copy(update={"metadata": {**request.metadata, "generation": 4}})
+    assert {c.observed_generation for c in decide(fourth).conditions} == {4}
+    assert {c.observed_generation for c in decide(request).conditions} == {None}
+
+
+def test_when_every_seal_holds_the_conditions_say_so_in_words() -> None:
+    outcome = decide(reviewed(("bob", "Approve")))
+    assert condition(outcome, "UnverifiedRequester") == (
+        ConditionStatus.FALSE, "SignatureVerified", "requester alice: signature verified"
+    )
+    assert condition(outcome, "UnverifiedReview") == (
+        ConditionStatus.FALSE, "SignaturesVerified", "no review was ignored for its seal"
+    )
+
+
+def test_an_unstamped_request_is_rejected_without_calling_anyone_its_requester() -> None:
+    outcome = rejected(decide(access_request(requester=None)), RejectionReason.IDENTITY_NOT_VERIFIED)
+    no_seal = "no signature: it was not admitted through Strongroom's webhook"
+    assert outcome.message == (
+        "the request for account vault/db is rejected: its requester is not verified "
+        f"(claims (none stamped)): {no_seal}"
+    )
+    assert condition(outcome, "UnverifiedRequester") == (
+        ConditionStatus.TRUE, "SignatureMissing", f"requester not verified (claims (none stamped)): {no_seal}"
+    )
+
+
+def test_a_stamped_requester_whose_seal_fails_is_only_said_to_claim_the_name() -> None:
+    outcome = rejected(decide(requester_verdict=MISMATCH), RejectionReason.IDENTITY_NOT_VERIFIED)
+    altered = "the signature does not match: the identity or the object was altered"
+    assert outcome.message == (
+        f"the request for account vault/db is rejected: its requester is not verified (claims alice): {altered}"
+    )
+    assert condition(outcome, "UnverifiedRequester") == (
+        ConditionStatus.TRUE, "SignatureMismatch", f"requester not verified (claims alice): {altered}"
+    )
+
+
+def test_a_failed_requester_verdict_without_a_reason_reads_as_a_missing_signature() -> None:
+    outcome = decide(requester_verdict=Verdict(False))
+    assert condition(outcome, "UnverifiedRequester")[:2] == (ConditionStatus.TRUE, "SignatureMissing")
+
+
+def test_reviews_failing_for_different_reasons_are_all_named_under_one_reason() -> None:
+    request = reviewed(("bob", "Approve"), ("carol", "Approve"))
+    outcome = decide(request, review_verdicts={"bob": MISMATCH})
+    assert condition(outcome, "UnverifiedReview") == (
+        ConditionStatus.TRUE,
+        "SignaturesNotValid",
+        "reviews not counted, their seal failed: "
+        "bob (the signature does not match: the identity or the object was altered); "
+        "carol (no signature: it was not admitted through Strongroom's webhook)",
+    )
+
+
+def test_the_review_condition_names_five_failed_reviewers_and_counts_the_rest() -> None:
+    six = reviewed(*((f"user{i}", "Approve") for i in range(1, 7)))
+    message = condition(decide(six, review_verdicts={}), "UnverifiedReview")[2]
+    assert message.count("(no signature") == 5 and "user5 (" in message and "user6" not in message
+    assert message.endswith("; and 1 more")
+    five = reviewed(*((f"user{i}", "Approve") for i in range(1, 6)))
+    assert condition(decide(five, review_verdicts={}), "UnverifiedReview")[2].endswith(
+        "user5 (no signature: it was not admitted through Strongroom's webhook)"
+    )
+
+
+def test_a_message_is_bounded_to_1024_characters_ending_in_an_ellipsis() -> None:
+    prefix = f"{SUBJECT} is rejected: the Safe is blocked: "
+    fits = "x" * (1024 - len(prefix))
+    whole = decide(safe=safe_object(blocked=True, blockedReason=fits)).message
+    assert whole == prefix + fits
+    cut = decide(safe=safe_object(blocked=True, blockedReason=fits + "yz")).message
+    assert len(cut) == 1024 and cut == prefix + fits[:-1] + "…"

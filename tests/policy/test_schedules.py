@@ -4,11 +4,21 @@ Europe/Berlin: 2025-03-30 02:00 CET -> 03:00 CEST (01:00 UTC); 2025-10-26 03:00 
 (01:00 UTC). America/New_York: 2025-03-09 02:00 EST -> 03:00 EDT.
 """
 
-from datetime import datetime
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from strongroom.policy.schedules import is_open, local_to_utc, parse_hhmm, time_zone, window_end
+from strongroom.policy.schedules import (
+    Interval,
+    is_open,
+    local_to_utc,
+    occurrences,
+    parse_hhmm,
+    time_zone,
+    window_end,
+)
 
 from .builders import at, schedule
 
@@ -124,3 +134,71 @@ def test_a_malformed_time_of_day_is_a_clear_error() -> None:
 def test_times_of_day_outside_the_24_hour_clock_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="HH:MM"):
         parse_hhmm(text)
+
+
+@pytest.mark.parametrize(("zone", "day", "jump"), [
+    ("Europe/Berlin", date(2025, 3, 30), "2025-03-30T01:00:00Z"),
+    ("America/New_York", date(2025, 3, 9), "2025-03-09T07:00:00Z"),
+])
+def test_every_time_in_the_skipped_hour_maps_to_the_exact_second_of_the_jump(zone: str, day: date, jump: str) -> None:
+    # The bisection must land on the exact second, whatever the wall time it starts from.
+    tz = time_zone(zone)
+    for minute in range(60):
+        for second in (0, 1, 29, 59):
+            assert local_to_utc(datetime(day.year, day.month, day.day, 2, minute, second), tz) == at(jump)
+
+
+def test_a_repeated_wall_time_maps_to_its_first_occurrence_even_when_given_as_the_second() -> None:
+    second_pass = datetime(2025, 10, 26, 2, 30, fold=1)
+    assert local_to_utc(second_pass, time_zone("Europe/Berlin")) == at("2025-10-26T00:30:00Z")  # 02:30 CEST
+
+
+def test_occurrences_include_the_last_day_and_come_out_by_start() -> None:
+    shifts = schedule("UTC", (["Mon"], "12:00", "13:00"), (["Mon"], "08:00", "09:00"), (["Tue"], "08:00", "09:00"))
+    assert occurrences(shifts, date(2025, 3, 3), date(2025, 3, 3)) == [
+        Interval(at("2025-03-03T08:00:00Z"), at("2025-03-03T09:00:00Z")),
+        Interval(at("2025-03-03T12:00:00Z"), at("2025-03-03T13:00:00Z")),
+    ]
+    assert len(occurrences(shifts, date(2025, 3, 3), date(2025, 3, 4))) == 3
+
+
+def test_a_window_wholly_inside_the_skipped_hour_has_no_occurrence() -> None:
+    skipped = schedule("Europe/Berlin", (["Sun"], "02:05", "02:45"), (["Sun"], "02:30", "04:00"))
+    assert occurrences(skipped, date(2025, 3, 30), date(2025, 3, 30)) == [
+        Interval(at("2025-03-30T01:00:00Z"), at("2025-03-30T02:00:00Z"))
+    ]
+
+
+@pytest.fixture
+def process_time_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The operator's own local time zone (TZ) set to one far from UTC and from the schedules' zones."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("process_time_zone")
+def test_conversions_give_utc_whatever_the_operators_own_time_zone() -> None:
+    berlin = time_zone("Europe/Berlin")
+    for local, expected in [
+        (datetime(2025, 3, 3, 8, 0), "2025-03-03T07:00:00Z"),
+        (datetime(2025, 3, 30, 2, 17, 41), "2025-03-30T01:00:00Z"),
+    ]:
+        converted = local_to_utc(local, berlin)
+        assert converted == at(expected) and converted.utcoffset() == timedelta(0)
+
+
+@pytest.mark.usefixtures("process_time_zone")
+def test_a_wall_time_that_exists_keeps_its_fractions_of_a_second() -> None:
+    converted = local_to_utc(datetime(2025, 3, 3, 8, 0, 0, 250000), time_zone("Europe/Berlin"))
+    assert converted == at("2025-03-03T07:00:00.250000Z")
+
+
+@pytest.mark.usefixtures("process_time_zone")
+def test_the_day_a_moment_falls_on_is_the_schedules_day_not_utcs_or_the_operators() -> None:
+    # Sunday 22:00 to Monday 21:30 in New York; Monday 21:00 EST is already Tuesday in UTC and in India.
+    long_night = schedule("America/New_York", (["Sun"], "22:00", "21:30"))
+    monday_evening = at("2025-03-04T02:00:00Z")
+    assert window_end(long_night, monday_evening) == at("2025-03-04T02:30:00Z")

@@ -4,8 +4,9 @@ import pytest
 
 from strongroom.api.accessrequest import RejectionReason, TimeWindow
 from strongroom.api.safe import SafePolicy
+from strongroom.policy.decision import Decision
 from strongroom.policy.eligibility import check_requester
-from strongroom.policy.windows import AccessWindow, check_requested_time, grant_window
+from strongroom.policy.windows import AccessWindow, WindowResult, check_requested_time, grant_window
 
 from .builders import at, policy, safe
 
@@ -149,3 +150,78 @@ def test_a_safe_whose_own_maximum_cannot_be_read_is_a_configuration_error() -> N
     broken = rules().model_copy(update={"max_duration": "0m"})
     with pytest.raises(ValueError, match="longer than zero"):
         check_requested_time(broken, "1h", None, CREATED)
+
+
+def test_a_window_starting_exactly_one_clock_skew_ahead_still_counts_as_now() -> None:
+    assert check_requested_time(rules(), None, window("2025-03-03T09:01:00Z", "2025-03-03T10:00:00Z"), CREATED).allowed
+    later = check_requested_time(rules(), None, window("2025-03-03T09:01:01Z", "2025-03-03T10:00:00Z"), CREATED)
+    assert later == Decision.deny(
+        RejectionReason.SCHEDULED_NOT_ALLOWED, "the Safe does not allow windows that start later"
+    )
+
+
+def test_a_window_too_far_ahead_is_refused_naming_the_limit_and_its_start() -> None:
+    spec_policy = rules(allowScheduled=True, maxScheduleAhead="7d")
+    beyond = window("2025-03-10T09:00:01Z", "2025-03-10T10:00:00Z")
+    assert check_requested_time(spec_policy, None, beyond, CREATED).message == (
+        "the window starts more than 7d ahead (2025-03-10T09:00:01Z)"
+    )
+
+
+def test_a_window_that_ends_where_it_starts_is_invalid() -> None:
+    empty = window("2025-03-03T12:00:00Z", "2025-03-03T12:00:00Z")
+    decision = check_requested_time(rules(allowScheduled=True), None, empty, CREATED)
+    assert decision == Decision.deny(RejectionReason.INVALID_WINDOW, "the window ends before it starts")
+
+
+def test_a_window_ending_at_this_very_moment_is_over() -> None:
+    ending = window("2025-03-03T08:00:00Z", "2025-03-03T09:00:00Z")
+    decision = check_requested_time(rules(), None, ending, CREATED)
+    assert decision == Decision.deny(RejectionReason.INVALID_WINDOW, "the window ended at 2025-03-03T09:00:00Z")
+
+
+def test_only_the_part_of_a_window_still_ahead_counts_against_the_maximum() -> None:
+    spec_policy = rules(maxDuration="7h")
+    began_earlier = window("2025-03-03T07:00:00Z", "2025-03-03T16:00:00Z")  # 9 h long, 7 h of it still ahead
+    assert check_requested_time(spec_policy, None, began_earlier, CREATED).allowed
+    one_second_more = window("2025-03-03T07:00:00Z", "2025-03-03T16:00:01Z")
+    assert check_requested_time(spec_policy, None, one_second_more, CREATED) == Decision.deny(
+        RejectionReason.DURATION_OVER_MAXIMUM, "7h1s is longer than the Safe allows (7h)"
+    )
+
+
+def test_a_window_over_the_maximum_is_refused_again_when_approved() -> None:
+    requested = window("2025-03-03T10:00:00Z", "2025-03-03T13:00:00Z")
+    result = grant_window(rules(maxDuration="2h"), duration=None, window=requested, activation=APPROVED)
+    assert result.window is None
+    assert result.decision == Decision.deny(
+        RejectionReason.DURATION_OVER_MAXIMUM, "3h is longer than the Safe allows (2h)"
+    )
+
+
+def test_a_duration_that_asks_for_nothing_is_refused_with_the_parsers_words() -> None:
+    expected = Decision.deny(RejectionReason.INVALID_WINDOW, "invalid duration '0m': it must be longer than zero")
+    assert check_requested_time(rules(), "0m", None, CREATED) == expected
+    assert grant_window(rules(), duration="0m", window=None, activation=APPROVED).decision == expected
+
+
+def test_asking_for_both_a_duration_and_a_window_is_refused_when_asked_and_when_approved() -> None:
+    both = window("2025-03-03T10:00:00Z", "2025-03-03T11:00:00Z")
+    expected = Decision.deny(RejectionReason.INVALID_WINDOW, "give either duration or window, not both")
+    assert check_requested_time(rules(), "1h", both, CREATED) == expected
+    assert grant_window(rules(), duration="1h", window=both, activation=APPROVED) == WindowResult(expected)
+
+
+def test_a_narrowing_to_the_very_start_of_access_leaves_nothing() -> None:
+    result = grant_window(rules(), duration="1h", window=None, activation=APPROVED, narrowings=[APPROVED])
+    assert result.decision == Decision.deny(
+        RejectionReason.INVALID_WINDOW,
+        "nothing is left of the window: it would end at 2025-03-03T09:40:00Z, "
+        "before access starts at 2025-03-03T09:40:00Z",
+    )
+
+
+def test_a_computed_window_is_allowed_until_its_end() -> None:
+    end = at("2025-03-03T11:10:00Z")
+    result = grant_window(rules(), duration="90m", window=None, activation=APPROVED)
+    assert result == WindowResult(Decision.allow(until=end), AccessWindow(APPROVED, end))

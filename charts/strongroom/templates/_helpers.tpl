@@ -44,27 +44,27 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s-webhook" (include "strongroom.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/* The leader Lease: the operator's --lease-name, and the fence policy's parameter. */}}
+{{- define "strongroom.leaseName" -}}
+{{- .Values.leaderElection.leaseName }}
+{{- end }}
+
+{{/*
+cert-manager's serving certificate: not the Secret the operator shares between replicas by default
+(strongroom-webhook-tls), which a switch between the modes would otherwise find in its way.
+*/}}
+{{- define "strongroom.webhookCertSecretName" -}}
+{{- printf "%s-webhook-serving" (include "strongroom.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{/* Where the serving certificate is mounted when cert-manager makes it. */}}
 {{- define "strongroom.webhookCertDir" -}}
 /var/run/strongroom/webhook
 {{- end }}
 
-{{/*
-How the API server reaches one webhook endpoint: (list $ "<endpoint id>"). The same shape as the
-operator's own (strongroom/webhooks.py by_url / by_service), so its apply at start only adds the CA.
-*/}}
-{{- define "strongroom.webhookClientConfig" -}}
-{{- $root := index . 0 -}}
-{{- $path := index . 1 -}}
-{{- if $root.Values.webhook.url -}}
-url: {{ printf "%s/%s" (trimSuffix "/" $root.Values.webhook.url) $path | quote }}
-{{- else -}}
-service:
-  namespace: {{ $root.Release.Namespace }}
-  name: {{ include "strongroom.webhookServiceName" $root }}
-  port: 443
-  path: {{ printf "/%s" $path | quote }}
-{{- end -}}
+{{/* Where the CA of the API server's client certificate is mounted (webhook.clientCA). */}}
+{{- define "strongroom.webhookClientCADir" -}}
+/var/run/strongroom/webhook-client-ca
 {{- end }}
 
 {{/* cert-manager's CA injector fills in the CA bundle from the webhook's Certificate. */}}
@@ -77,16 +77,56 @@ annotations: {}
 {{- end -}}
 {{- end }}
 
-{{/* How the operator reaches its webhook, refusing contradictory values. */}}
+{{/*
+How the operator serves its webhook: the Service's names go into the certificate it shares between
+replicas, or cert-manager's certificate is mounted; with a client CA, only the API server is answered.
+*/}}
 {{- define "strongroom.webhookArgs" -}}
-{{- if and .Values.webhook.url .Values.webhook.certManager.enabled -}}
-{{- fail "webhook.url (development) and webhook.certManager.enabled exclude each other" -}}
-{{- else if .Values.webhook.url -}}
-- --webhook-url={{ .Values.webhook.url }}
-{{- else if .Values.webhook.certManager.enabled -}}
+- --webhook-listen=0.0.0.0:{{ .Values.webhook.port }}
+- --webhook-service={{ .Release.Namespace }}/{{ include "strongroom.webhookServiceName" . }}
+{{- if .Values.webhook.certManager.enabled }}
 - --webhook-cert-dir={{ include "strongroom.webhookCertDir" . }}
-{{- else -}}
-- --webhook-service={{ .Release.Namespace }}/{{ include "strongroom.webhookServiceName" . }}:443
+{{- end }}
+{{- if include "strongroom.webhookClientCA" . }}
+- --webhook-client-ca={{ include "strongroom.webhookClientCADir" . }}/ca.crt
+{{- end }}
+{{- end }}
+
+{{/* The volume source of the client CA (a Secret or a ConfigMap), or nothing. */}}
+{{- define "strongroom.webhookClientCA" -}}
+{{- with .Values.webhook.clientCA -}}
+{{- if and .secretName .configMapName -}}
+{{- fail "webhook.clientCA: give secretName or configMapName, not both" -}}
+{{- else if .secretName -}}
+secret:
+  secretName: {{ .secretName }}
+  items:
+    - key: {{ .key }}
+      path: ca.crt
+{{- else if .configMapName -}}
+configMap:
+  name: {{ .configMapName }}
+  items:
+    - key: {{ .key }}
+      path: ca.crt
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+Leader election, refusing timings the operator would refuse at start (it needs retry period < renew
+deadline < lease duration), so a bad value fails the install instead of every replica.
+*/}}
+{{- define "strongroom.leaderElectionArgs" -}}
+{{- with .Values.leaderElection -}}
+{{- if not (and (lt (int .retryPeriodSeconds) (int .renewDeadlineSeconds)) (lt (int .renewDeadlineSeconds) (int .leaseDurationSeconds))) -}}
+{{- fail "leaderElection: needs retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds" -}}
+{{- end -}}
+- --leader-elect
+- --lease-name={{ .leaseName }}
+- --lease-duration={{ .leaseDurationSeconds }}s
+- --renew-deadline={{ .renewDeadlineSeconds }}s
+- --retry-period={{ .retryPeriodSeconds }}s
 {{- end -}}
 {{- end }}
 

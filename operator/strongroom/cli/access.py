@@ -19,8 +19,9 @@ from strongroom.api.phases import AccessRequestPhase
 from strongroom.api.safe import SafeSpec
 from strongroom.cli import views
 from strongroom.cli.errors import EXIT_ENDED, EXIT_FORBIDDEN, EXIT_TIMEOUT, EXIT_USAGE, CliError, api_error
-from strongroom.cli.output import emit
+from strongroom.cli.output import emit, say
 from strongroom.cli.session import Session, session_options
+from strongroom.cli.text import printable
 from strongroom.policy.approvals import is_approver
 from strongroom.policy.durations import parse_duration
 
@@ -69,7 +70,7 @@ def _show_requests(session: Session, requests: list[dict[str, Any]], empty: str)
 
 def _show_request(session: Session, request_obj: dict[str, Any], said: str = "") -> None:
     if said:
-        click.echo(said, err=True)
+        say(said, err=True)
     emit(request_obj, session.output, views.REQUEST_COLUMNS, [views.request_row(request_obj)])
 
 
@@ -103,7 +104,7 @@ def request(session: Session, *, account: str, reason: str | None, ticket: str |
     created = _call(f"request {key[0]}/{key[1]} in namespace {session.namespace}",
                     lambda: _objects(session).create_namespaced_custom_object(
                         GROUP, VERSION, session.namespace, "accessrequests", body))
-    click.echo(f"request {created['metadata']['name']} filed in {session.namespace} for {key[0]}/{key[1]}", err=True)
+    say(f"request {created['metadata']['name']} filed in {session.namespace} for {key[0]}/{key[1]}", err=True)
     if wait:
         created = _wait(session, created["metadata"]["name"], "active", timeout)
     _show_request(session, created)
@@ -194,7 +195,7 @@ def revoke(session: Session, grant: str) -> None:
     _call(f"revoke grant {grant} in namespace {session.namespace} (only admins can)",
           lambda: _objects(session).delete_namespaced_custom_object(
               GROUP, VERSION, session.namespace, "grants", grant))
-    click.echo(f"revoked {grant}", err=True)
+    say(f"revoked {grant}", err=True)
     emit({"revoked": grant, "namespace": session.namespace}, session.output)
 
 
@@ -212,8 +213,8 @@ def status(session: Session, name: str | None) -> None:
     _show_request(session, one)
     if session.output == "table":
         for condition in (one.get("status") or {}).get("conditions") or []:
-            click.echo(f"  {condition['type']}={condition['status']} {condition.get('reason', '')}: "
-                       f"{condition.get('message', '')}")
+            say(f"  {condition['type']}={condition['status']} {condition.get('reason', '')}: "
+                f"{condition.get('message', '')}")
 
 
 @click.command()
@@ -239,14 +240,14 @@ def _wait(session: Session, name: str, target: str, timeout: str) -> dict[str, A
     while True:
         current = _get(session, "accessrequests", name)
         row = views.request_row(current)
-        line = f"{name}: {row['phase']}, {row['approvals']} approvals ({time.monotonic() - started:.0f}s)"
+        line = printable(f"{name}: {row['phase']}, {row['approvals']} approvals ({time.monotonic() - started:.0f}s)")
         if tty:
             click.echo(f"\r{line}   ", nl=False, err=True)
         elif line.rsplit(" (", 1)[0] != last:  # in logs, one line per change
             click.echo(line, err=True)
             last = line.rsplit(" (", 1)[0]
         if _reached(current, target):
-            click.echo("" if tty else f"{name} is {row['phase']}", err=True)
+            say("" if tty else f"{name} is {row['phase']}", err=True)
             return current
         if target == "active" and views.phase(current) in views.FINISHED:
             if tty:
@@ -279,7 +280,9 @@ def credentials(session: Session, name: str, prefix: str) -> None:
     """The credential delivered for your own active request NAME (-o env for `eval`)."""
     request_obj = _get(session, "accessrequests", name)
     if request_obj["spec"].get("requester") != session.user:
-        raise CliError(f"request {name} is {request_obj['spec'].get('requester')}'s, not yours", EXIT_FORBIDDEN)
+        # main prints errors as they are, so the stored name is made printable here
+        raise CliError(f"request {name} is {printable(str(request_obj['spec'].get('requester')))}'s, not yours",
+                       EXIT_FORBIDDEN)
     status_ = request_obj.get("status") or {}
     if views.phase(request_obj) != AccessRequestPhase.ACTIVE or not status_.get("secretName"):
         raise CliError(f"request {name} is {views.phase(request_obj)}, not Active: no credential to show; "
@@ -294,7 +297,7 @@ def credentials(session: Session, name: str, prefix: str) -> None:
     rows = [{"key": key, "value": value} for key, value in sorted(data.items())]
     emit(data, session.output, {"KEY": "key", "VALUE": "value"}, rows)
     if session.output == "table":
-        click.echo(f"valid until {status_.get('notAfter')}", err=True)
+        say(f"valid until {status_.get('notAfter')}", err=True)
 
 
 @click.command()

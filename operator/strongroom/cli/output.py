@@ -10,12 +10,22 @@ import click
 import yaml
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from strongroom.cli.text import printable
 
 
 def dump(data: Any, output: str) -> str:
     if output == "json":
-        return json.dumps(data, indent=2, sort_keys=False, default=str)
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip()
+        return json.dumps(data, indent=2, sort_keys=False, default=str)  # ASCII: control characters as \u escapes
+    # Without allow_unicode, YAML double-quotes and escapes every control and non-ASCII character: the
+    # data stays exact (it loads back the same) and no byte of it can act on a terminal.
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=False).rstrip()
+
+
+def say(line: str, *, err: bool = False) -> None:
+    """One line for people (not for scripts), with what people wrote in it made visible rather than acted on."""
+    click.echo(printable(line), err=err)
 
 
 def emit(data: Any, output: str, columns: Mapping[str, str] | None = None, rows: Sequence[Mapping[str, Any]] = (),
@@ -25,7 +35,7 @@ def emit(data: Any, output: str, columns: Mapping[str, str] | None = None, rows:
         click.echo(dump(data, output))
         return
     if not rows:
-        click.echo(empty, err=True)
+        say(empty, err=True)
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
     for header in (columns or {}):
@@ -35,12 +45,13 @@ def emit(data: Any, output: str, columns: Mapping[str, str] | None = None, rows:
     Console(soft_wrap=True, width=_width()).print(table)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Text:
+    """A cell as plain Text: people's words neither act on the terminal nor read as rich markup ("[bold]")."""
     if value is None or value == "":
-        return "-"
+        return Text("-")
     if isinstance(value, list | tuple):
-        return ",".join(str(item) for item in value) or "-"
-    return str(value)
+        return Text(printable(",".join(str(item) for item in value)) or "-")
+    return Text(printable(str(value)))
 
 
 def _width() -> int | None:

@@ -6,21 +6,28 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from rich.console import Console
-from rich.table import Table
+from pydantic import ValidationError
 
 from strongroom.api.accessrequest import AccessRequest
 from strongroom.api.group import GROUP, VERSION
+from strongroom.api.safe import SafeSpec
 from strongroom.cli.errors import EXIT_FORBIDDEN, EXIT_USAGE, CliError
 from strongroom.cli.exports import context_option, kubeconfig_option
+from strongroom.cli.output import emit
+from strongroom.cli.text import printable
 from strongroom.kube.client import api_client
-from strongroom.recovery.audit import COLUMNS, report_rows
+from strongroom.recovery.audit import COLUMNS, Key, report_rows
 from strongroom.recovery.restore import HISTORY_CONFIGMAP
 from strongroom.recovery.tables import to_csv
+
+TABLE_COLUMNS = {"NAMESPACE": "namespace", "REQUEST": "request", "SAFE": "safe", "ACCOUNT": "account",
+                 "REQUESTER": "requester", "PHASE": "phase", "APPROVED BY": "approvedBy", "DENIED BY": "deniedBy",
+                 "IGNORED REVIEWS": "ignoredReviews", "ACCESS START": "accessStart", "ACCESS END": "accessEnd"}
 
 
 def _when(value: str | None, option: str) -> datetime | None:
@@ -51,16 +58,26 @@ def _requests(api: client.ApiClient, namespace: str) -> list[tuple[AccessRequest
                     if r["metadata"]["name"] not in live]
 
 
-def _safes_of(api: client.ApiClient, namespaces: set[str]) -> dict[tuple[str, str], str]:
-    """(account namespace, name) -> Safe, for the vault namespaces the caller may read."""
-    found = {}
+def _listed(api: client.ApiClient, namespace: str, plural: str) -> list[dict[str, Any]]:
+    try:
+        return client.CustomObjectsApi(api).list_namespaced_custom_object(GROUP, VERSION, namespace, plural)["items"]
+    except ApiException:
+        return []  # not readable by this auditor: the report says what it cannot tell without them
+
+
+def _safes_of(api: client.ApiClient, namespaces: set[str]) -> tuple[dict[Key, str], dict[Key, SafeSpec]]:
+    """(account namespace, name) -> Safe name, and (namespace, Safe name) -> its spec, for the vault
+    namespaces the caller may read."""
+    safe_of: dict[Key, str] = {}
+    policies: dict[Key, SafeSpec] = {}
     for ns in namespaces:
-        try:
-            items = client.CustomObjectsApi(api).list_namespaced_custom_object(GROUP, VERSION, ns, "accounts")["items"]
-        except ApiException:
-            continue  # not readable by this auditor: the Safe column stays empty
-        found |= {(ns, a["metadata"]["name"]): a["spec"]["safe"] for a in items}
-    return found
+        safe_of |= {(ns, a["metadata"]["name"]): a["spec"]["safe"] for a in _listed(api, ns, "accounts")}
+        for item in _listed(api, ns, "safes"):
+            try:
+                policies[(ns, item["metadata"]["name"])] = SafeSpec.model_validate(item["spec"])
+            except ValidationError:
+                continue  # a Safe this version cannot read: its requests' reviews are checked without it
+    return safe_of, policies
 
 
 @click.command()
@@ -70,13 +87,14 @@ def _safes_of(api: client.ApiClient, namespaces: set[str]) -> dict[tuple[str, st
               help="Namespace whose requests to report (repeatable).")
 @click.option("--safe", help="Only requests for this Safe's accounts.")
 @click.option("--account", help="Only requests for this Account (name or namespace/name).")
-@click.option("--user", help="Only requests by this user.")
+@click.option("--user", help="Only requests by this user (as claimed: unverified claims are listed, marked so).")
 @click.option("--since", help="Only requests made at or after this time (RFC 3339 or a date).")
 @click.option("--until", help="Only requests made before this time.")
 @click.option("-o", "--output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 def report(kubeconfig: Path | None, context: str | None, namespaces: tuple[str, ...], safe: str | None,  # noqa: PLR0917
            account: str | None, user: str | None, since: str | None, until: str | None, output: str) -> None:
-    """Who requested what, who approved, when access started and ended."""
+    """Who requested what, whose approvals counted (and which reviews did not, and why), when access started
+    and ended."""
     period = _when(since, "--since"), _when(until, "--until")
     with api_client(kubeconfig, context) as api:
         try:
@@ -84,15 +102,12 @@ def report(kubeconfig: Path | None, context: str | None, namespaces: tuple[str, 
         except ApiException as exc:
             raise CliError(f"the API server refused to list requests ({exc.status} {exc.reason})",
                            EXIT_FORBIDDEN if exc.status == 403 else 1) from None
-        safe_of = _safes_of(api, {r.spec.account.namespace for r, _ in requests})
-    rows = report_rows(requests, safe_of, safe=safe, account=account, user=user, since=period[0], until=period[1])
-    if output == "json":
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-    elif output == "csv":
-        sys.stdout.write(to_csv(COLUMNS, rows))
+        safe_of, policies = _safes_of(api, {r.spec.account.namespace for r, _ in requests})
+    rows = report_rows(requests, safe_of, policies=policies, safe=safe, account=account, user=user,
+                       since=period[0], until=period[1])
+    if output == "csv":
+        # Exact data for a file or a pipe; on a terminal a person reads it, so what people wrote is made printable.
+        shown = [{k: printable(v) for k, v in row.items()} for row in rows] if sys.stdout.isatty() else rows
+        sys.stdout.write(to_csv(COLUMNS, shown))
     else:
-        table = Table(*COLUMNS[:4], "requester", "phase", "approvedBy", "accessStart", "accessEnd")
-        for row in rows:
-            table.add_row(*(row[c] for c in (*COLUMNS[:4], "requester", "phase", "approvedBy", "accessStart",
-                                              "accessEnd")))
-        Console(width=None if sys.stdout.isatty() else 200).print(table)
+        emit(rows, output, TABLE_COLUMNS, rows, "no requests match")

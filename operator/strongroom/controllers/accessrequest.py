@@ -27,6 +27,7 @@ from strongroom.api.group import API_VERSION, GROUP
 from strongroom.api.phases import AccessRequestPhase, GrantPhase, is_terminal
 from strongroom.api.safe import Safe
 from strongroom.controllers.context import Context, key_of
+from strongroom.controllers.dependents import remember_written
 from strongroom.identity.signing import (
     Seal,
     binding,
@@ -256,7 +257,7 @@ def _issue(ctx: Context, request: AccessRequest, outcome: RequestOutcome, verdic
             _name_taken(ctx, request, outcome, verdict)
             return None
         created = existing  # ours, issued before a restart
-    ctx.cache.put(created)
+    remember_written(ctx, created)
     ctx.queue.enqueue(key_of(created))
     return None
 
@@ -294,7 +295,7 @@ def _follow(ctx: Context, request: AccessRequest, grant: Grant | None) -> dateti
     if not grant.status.history:
         return None  # the Grant controller has not looked at it yet; its first write brings us back
     target = _FOLLOWS[grant.status.phase]
-    if phase is _PHASE.PENDING and is_terminal(target) and grant.status.secret_written_at is None:
+    if phase in (None, _PHASE.PENDING) and is_terminal(target) and grant.status.secret_written_at is None:
         target = _PHASE.REJECTED  # it ended before access began: the request never had any
     if target == phase:
         return None
@@ -345,7 +346,8 @@ def _record(ctx: Context, request: AccessRequest, grant: Grant, target: AccessRe
         changes["finishedAt"] = now
         event = target.value
         reason = grant.status.ended_reason or target.value
-        message = f"access ended: {reason}" if target is not _PHASE.REJECTED else f"access never began: {reason}"
+        why = grant.status.history[-1].message if grant.status.history else reason
+        message = f"access ended: {why}" if target is not _PHASE.REJECTED else f"access never began: {why}"
         if target is _PHASE.REJECTED:
             changes["rejectedReason"] = reason
     who = request.spec.released_by if target is _PHASE.RELEASED else None

@@ -30,7 +30,7 @@ from strongroom.kube.rest import core_path, group_path
 from strongroom.policy.checkout import counts_grants
 from strongroom.policy.decision import Decision
 from strongroom.policy.delivery import GRANT_UID_LABEL, MaterialMissing, delivered_secret, read_binding, read_role
-from strongroom.policy.direct_grants import check_direct_grant
+from strongroom.policy.direct_grants import by_name_only, check_direct_grant
 from strongroom.policy.request_decision import eligibility_lost
 from strongroom.rotation import dynamic, passwords
 from strongroom.rotation.protocol import PENDING_KEY, delivery_held
@@ -58,14 +58,14 @@ def reconcile(ctx: Context, namespace: str, name: str) -> datetime | None:
     if grant is None or grant.metadata.get("deletionTimestamp") or is_terminal(grant.status.phase):
         return None
     now, spec = ctx.clock.now(), grant.spec
+    if now >= spec.not_after:
+        return _end(ctx, grant, GrantPhase.EXPIRED, "Expired", f"the window ended at {format_time(spec.not_after)}")
     standing = _standing(ctx, grant, now)
     if standing.reason:
         return _end(ctx, grant, GrantPhase.REVOKED, standing.reason, standing.message)
     released_by = _released_by(ctx, grant)
     if released_by is not None:
         return _end(ctx, grant, GrantPhase.RELEASED, "Released", f"released by {released_by}", actor=released_by)
-    if now >= spec.not_after:
-        return _end(ctx, grant, GrantPhase.EXPIRED, "Expired", f"the window ended at {format_time(spec.not_after)}")
     if now < spec.not_before:
         if not grant.status.history:
             ctx.status.transition(grant, phase=GrantPhase.SCHEDULED, event="Scheduled",
@@ -100,7 +100,8 @@ def _standing(ctx: Context, grant: Grant, now: datetime) -> Standing:
         if source.direct and not grant.status.secret_uid:
             decision = _direct_grant_allowed(ctx, grant, safe, labels, now)
         else:
-            decision = eligibility_lost(safe, grant, labels, now,
+            judged = by_name_only(grant) if source.direct else grant
+            decision = eligibility_lost(safe, judged, labels, now,
                                         require_membership=not (source.direct and
                                                                 safe.spec.policy.allow_standing_grants))
     except ValueError as error:

@@ -124,6 +124,14 @@ class Manager:
         with self._guard:
             return self._state.deadlines.get(key)
 
+    def idle(self) -> bool:
+        """Nothing queued or running, and no deadline due: the state only changes by new events or time."""
+        now = self._clock.now()
+        with self._guard:
+            state = self._state
+            return not (state.queued or state.active or state.dirty) and all(
+                when > now for when in state.deadlines.values())
+
     def pending(self) -> int:
         with self._guard:
             return len(self._state.queued) + len(self._state.active)

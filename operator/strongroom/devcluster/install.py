@@ -4,6 +4,7 @@ CRDs, the admission policies, the webhook configuration), which tests install an
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ from strongroom.devcluster.users import (
 )
 from strongroom.kube.client import apply
 from strongroom.runtime.leader import leader_lease
-from strongroom.webhook.configurations import by_service, configuration, remove_configuration
-from strongroom.webhook.policies import all_policies
+from strongroom.webhook.configurations import by_service, configuration, remove_configuration, set_ca_bundle
+from strongroom.webhook.policies import IDENTITY, WEBHOOK_TLS_SECRET, all_policies
 
 CRDS = Path(__file__).resolve().parents[3] / "crds"
 WEBHOOK_PORT_NAME = "https"
@@ -73,18 +74,24 @@ def install(admin: client.ApiClient, *, webhooks: bool = True) -> None:
     apply(admin, [*crds(), *policies(), *([webhook_configuration()] if webhooks else [])])
 
 
-def remove_policies(admin: client.ApiClient) -> None:
-    """Take the admission policies away (what someone with cluster-admin could do)."""
+def reinstall_webhooks(admin: client.ApiClient) -> None:
+    """The webhook configuration back, trusting the operators' shared serving CA (which the running
+    replicas put in at their start)."""
+    apply(admin, [webhook_configuration()])
+    shared = client.CoreV1Api(admin).read_namespaced_secret(WEBHOOK_TLS_SECRET, OPERATOR_NAMESPACE)
+    set_ca_bundle(admin, base64.b64decode(shared.data["ca.crt"]))
+
+
+def remove_identity_policy(admin: client.ApiClient) -> None:
+    """Take the identity policy away (what someone with cluster-admin could do), leaving the operator's
+    own fences in place."""
     api = client.AdmissionregistrationV1Api(admin)
-    for doc in policies():
+    for delete in (api.delete_validating_admission_policy_binding, api.delete_validating_admission_policy):
         try:
-            if doc["kind"] == "ValidatingAdmissionPolicy":
-                api.delete_validating_admission_policy(doc["metadata"]["name"])
-            else:
-                api.delete_validating_admission_policy_binding(doc["metadata"]["name"])
+            delete(IDENTITY)
         except ApiException as exc:
             if exc.status != 404:
                 raise
 
 
-__all__ = ["install", "remove_configuration", "remove_policies", "webhook_configuration"]
+__all__ = ["install", "remove_configuration", "remove_identity_policy", "webhook_configuration"]

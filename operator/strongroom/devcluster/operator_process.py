@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,20 +52,39 @@ def host_address() -> str:
 
 
 @dataclass
-class LocalOperator:
-    """One replica: its process, its Pod, and where it answers."""
+class Replica:
+    """What the kubelet and the EndpointSlice controller do for one replica: its Pod, its pod-bound
+    token (a kubeconfig), the address and ports it serves on, its entry behind the webhook Service."""
 
     name: str  # the Pod's name, the replica's identity
-    process: subprocess.Popen[bytes]
-    log: Path
+    admin: client.ApiClient
     kubeconfig: Path
-    health: str  # http://127.0.0.1:PORT
     address: str
     webhook_port: int
-    admin: client.ApiClient
+    health_port: int
 
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+    @classmethod
+    def create(cls, local: LocalCluster, directory: Path, name: str | None = None) -> Replica:
+        name = name or f"strongroom-operator-{secrets.token_hex(3)}"
+        admin = api_client(local.kubeconfig("admin"))
+        token = _pod_and_token(client.CoreV1Api(admin), name)
+        kubeconfig = write_kubeconfig(directory / f"{name}.kubeconfig", local.server(),
+                                      (local.pki_dir / "ca.crt").read_bytes(), name, token)
+        return cls(name, admin, kubeconfig, host_address(), free_port(), free_port())
+
+    @property
+    def health(self) -> str:
+        return f"http://127.0.0.1:{self.health_port}"
+
+    def args(self, local: LocalCluster) -> list[str]:
+        """`strongroom operator` flags for this replica (as the chart's Deployment passes them)."""
+        return [
+            "--kubeconfig", str(self.kubeconfig), "--operator-namespace", OPERATOR_NAMESPACE, "--identity", self.name,
+            "--health-listen", f"127.0.0.1:{self.health_port}",
+            "--webhook-listen", f"{self.address}:{self.webhook_port}",
+            "--webhook-service", f"{OPERATOR_NAMESPACE}/{WEBHOOK_SERVICE}", "--webhook-host", self.address,
+            "--webhook-client-ca", str(local.webhook_client_ca),
+        ]
 
     def http(self, path: str) -> tuple[int, str]:
         try:
@@ -94,14 +114,39 @@ class LocalOperator:
         with contextlib.suppress(ApiException):
             client.DiscoveryV1Api(self.admin).delete_namespaced_endpoint_slice(self.name, OPERATOR_NAMESPACE)
 
+    def remove(self) -> None:
+        """Delete the Pod: its token is worthless from then on."""
+        with contextlib.suppress(ApiException):
+            client.CoreV1Api(self.admin).delete_namespaced_pod(self.name, OPERATOR_NAMESPACE, grace_period_seconds=0)
+        self.admin.close()
+
+
+@dataclass
+class LocalOperator:
+    """One replica as a child process."""
+
+    replica: Replica
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def name(self) -> str:
+        return self.replica.name
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def ready(self) -> bool:
+        return self.replica.ready()
+
     def kill(self) -> None:
-        """SIGKILL: no cleanup of any kind (its address stays listed until `unpublish`)."""
+        """SIGKILL: no cleanup of any kind (its address stays listed until `replica.unpublish`)."""
         self.process.kill()
         self.process.wait()
 
     def stop(self) -> int | None:
         """Take the address out, stop the process (SIGTERM, then SIGKILL), delete the Pod."""
-        self.unpublish()
+        self.replica.unpublish()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -109,8 +154,7 @@ class LocalOperator:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        with contextlib.suppress(ApiException):
-            client.CoreV1Api(self.admin).delete_namespaced_pod(self.name, OPERATOR_NAMESPACE, grace_period_seconds=0)
+        self.replica.remove()
         return self.process.returncode
 
 
@@ -129,41 +173,33 @@ def _pod_and_token(core: client.CoreV1Api, name: str) -> str:
     return str(answer.status.token)
 
 
+def wait_ready(replica: Replica, alive: Callable[[], bool], timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError(f"the operator stopped while starting; see {log}")
+        if replica.ready():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"the operator was not ready within {timeout:.0f}s; see {log}")
+
+
 def start(local: LocalCluster, log: Path, *extra: str, tied: bool = False, timeout: float = 60,
           name: str | None = None, publish: bool = True) -> LocalOperator:
     """Start one replica (a Pod of its own, its token, its process) and wait until it is ready; with
     `publish`, then list its webhook address behind the Service."""
-    name = name or f"strongroom-operator-{secrets.token_hex(3)}"
-    admin = api_client(local.kubeconfig("admin"))
-    core = client.CoreV1Api(admin)
-    token = _pod_and_token(core, name)
-    kubeconfig = write_kubeconfig(log.parent / f"{name}.kubeconfig", local.server(),
-                                  (local.pki_dir / "ca.crt").read_bytes(), name, token)
-    address, webhook_port, health_port = host_address(), free_port(), free_port()
-    command = [
-        sys.executable, "-m", "strongroom", "operator", "--kubeconfig", str(kubeconfig),
-        "--operator-namespace", OPERATOR_NAMESPACE, "--identity", name,
-        "--health-listen", f"127.0.0.1:{health_port}",
-        "--webhook-listen", f"{address}:{webhook_port}",
-        "--webhook-service", f"{OPERATOR_NAMESPACE}/{WEBHOOK_SERVICE}", "--webhook-host", address,
-        "--webhook-client-ca", str(local.webhook_client_ca),
-        *extra,
-    ]
-    env = {**os.environ, "POD_NAME": name, "POD_NAMESPACE": OPERATOR_NAMESPACE}
+    replica = Replica.create(local, log.parent, name)
+    command = [sys.executable, "-m", "strongroom", "operator", *replica.args(local), *extra]
+    env = {**os.environ, "POD_NAME": replica.name, "POD_NAMESPACE": OPERATOR_NAMESPACE}
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
                                    preexec_fn=die_with_parent if tied else None)  # noqa: PLW1509
-    replica = LocalOperator(name, process, log, kubeconfig, f"http://127.0.0.1:{health_port}", address,
-                            webhook_port, admin)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            replica.stop()
-            raise RuntimeError(f"the operator exited with {process.returncode}; see {log}")
-        if replica.ready():
-            if publish:
-                replica.publish()
-            return replica
-        time.sleep(0.1)
-    replica.stop()
-    raise RuntimeError(f"the operator was not ready within {timeout:.0f}s; see {log}")
+    running = LocalOperator(replica, process, log)
+    try:
+        wait_ready(replica, lambda: process.poll() is None, timeout, log)
+    except RuntimeError:
+        running.stop()
+        raise
+    if publish:
+        replica.publish()
+    return running

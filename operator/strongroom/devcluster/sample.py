@@ -11,7 +11,7 @@ from kubernetes import client
 
 from strongroom.api.group import API_VERSION
 from strongroom.codegen import rbac
-from strongroom.devcluster.users import OPERATOR_USER
+from strongroom.devcluster.users import OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT
 from strongroom.kube.client import apply
 
 SAFE = "prod-db"
@@ -27,12 +27,19 @@ class Sample:
     account: str = ACCOUNT
 
 
+def _subject(kind: str, who: str) -> dict[str, str]:
+    if kind == "ServiceAccount":
+        namespace, _, name = who.partition("/")
+        return {"kind": kind, "name": name, "namespace": namespace}
+    return {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": who}
+
+
 def binding(namespace: str, name: str, role: str, subjects: list[tuple[str, str]]) -> dict[str, Any]:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
         "metadata": {"name": name, "namespace": namespace},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": who} for kind, who in subjects],
+        "subjects": [_subject(kind, who) for kind, who in subjects],
     }
 
 
@@ -40,7 +47,8 @@ def seed(admin: client.ApiClient, vault: str, team: str, password: str, safe_spe
     """Apply the sample as `admin`. `safe_spec` is the Safe's spec; its policy delivers to `team`."""
     apply(admin, [
         *({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in (vault, team)),
-        binding(vault, "strongroom-operator-vault-access", rbac.VAULT_ACCESS_ROLE, [("User", OPERATOR_USER)]),
+        binding(vault, "strongroom-operator-vault-access", rbac.VAULT_ACCESS_ROLE,
+                [("ServiceAccount", f"{OPERATOR_NAMESPACE}/{OPERATOR_SERVICE_ACCOUNT}")]),
         binding(team, "strongroom-requesters", rbac.REQUESTER_ROLE, [("Group", "dev")]),
         binding(team, "strongroom-approvers", rbac.APPROVER_ROLE, [("Group", "sre-leads"), ("User", "erin")]),
         binding(team, "strongroom-auditors", rbac.AUDITOR_ROLE, [("Group", "auditors")]),

@@ -13,9 +13,9 @@ from strongroom.api.account import Account
 from strongroom.api.common import Resource
 from strongroom.api.grant import Grant
 from strongroom.api.group import GROUP, VERSION
-from strongroom.api.phases import is_terminal
 from strongroom.api.safe import Safe
 from strongroom.controllers.context import Context, key_of
+from strongroom.controllers.dependents import dependents
 from strongroom.controllers.manager import Key
 from strongroom.identity.signing import Seal, binds, nonce_of
 
@@ -38,7 +38,7 @@ def _watcher(ctx: Context, kind: type[Resource]) -> Any:
         if type == "DELETED":
             old = ctx.cache.remove(kind, namespace, name)
             if old is not None:
-                _queue(ctx, _dependents(ctx, old, deleted=True))
+                _queue(ctx, dependents(ctx, old, deleted=True))
             return
         if ctx.cache.has_version(kind, namespace, name, str(meta.get("resourceVersion", ""))):
             return  # seen already (the listing at start, or the answer to our own write)
@@ -52,7 +52,7 @@ def _watcher(ctx: Context, kind: type[Resource]) -> Any:
             return
         if ctx.cache.put(obj):
             _remember_seal(ctx, obj)
-            _queue(ctx, [key_of(obj), *_dependents(ctx, obj, deleted=False)], bulk=type is None)
+            _queue(ctx, [key_of(obj), *dependents(ctx, obj)], bulk=type is None)
 
     return watch
 
@@ -64,31 +64,6 @@ def _remember_seal(ctx: Context, obj: Resource) -> None:
     seal, nonce = Seal.parse(obj.spec.requester_signature), nonce_of(obj.spec)
     if seal is not None and nonce and binds(ctx.identity.key, obj.uid, obj.spec, obj.status.requester_binding):
         ctx.ledger.claim(nonce, obj.uid, seal.stamped_at)
-
-
-def _dependents(ctx: Context, obj: Resource, *, deleted: bool) -> list[Key]:
-    """What else must look again when `obj` changed (or is gone)."""
-    if isinstance(obj, Grant):
-        found: list[Key] = []
-        if obj.spec.source.access_request:
-            found.append(("AccessRequest", obj.namespace, obj.spec.source.access_request))
-        return found
-    if isinstance(obj, Safe) and deleted:
-        return [key_of(o) for a in _accounts(ctx, obj) for o in _governed(ctx, a)]
-    if isinstance(obj, Account) and deleted:
-        return [key_of(o) for o in _governed(ctx, obj)]
-    return []
-
-
-def _accounts(ctx: Context, safe: Safe) -> list[Account]:
-    return ctx.cache.accounts_of_safe(safe)
-
-
-def _governed(ctx: Context, account: Account) -> list[Resource]:
-    """The live grants and unfinished requests of an Account."""
-    requests = [r for r in ctx.cache.requests_of_account(account.namespace, account.name)
-                if not (r.status.history and is_terminal(r.status.phase))]
-    return [*ctx.cache.grants_of_account(account.namespace, account.name, live=True), *requests]
 
 
 def _queue(ctx: Context, keys: list[Key], bulk: bool = False) -> None:

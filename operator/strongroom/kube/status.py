@@ -42,14 +42,18 @@ def current_phase(obj: Resource) -> Phase | None:
 
 
 class StatusWriter:
-    def __init__(self, kube: Kube, clock: Clock, recorder: EventRecorder, operator_user: str, *,
-                 remember: Callable[[Resource], object], log: logging.Logger) -> None:
+    def __init__(self, kube: Kube, clock: Clock, recorder: EventRecorder, operator_user: str,
+                 log: logging.Logger) -> None:
         self._kube = kube
         self._clock = clock
         self._recorder = recorder
         self._user = operator_user
-        self._remember = remember
         self._log = log
+        self._written: Callable[[Resource], object] = lambda _: None
+
+    def on_written(self, callback: Callable[[Resource], object]) -> None:
+        """Hand every object as stored after a write to `callback` (the cache, and what depends on it)."""
+        self._written = callback
 
     def transition(self, obj: R, *, event: str, message: str, changes: Mapping[str, Any] | None = None,
                    phase: Phase | None = None, actor: str | None = None, warning: bool = False,
@@ -85,5 +89,5 @@ class StatusWriter:
         body = {"metadata": {"resourceVersion": obj.metadata.get("resourceVersion")}, "status": dict(status)}
         answer = self._kube.merge_patch(custom_path(obj.crd.plural, obj.namespace, obj.name, "status"), body)
         stored = type(obj).from_object(answer)
-        self._remember(stored)
+        self._written(stored)
         return stored

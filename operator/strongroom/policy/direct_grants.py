@@ -4,6 +4,9 @@ Authority to issue one is the Safe-scoped `grant` permission, asked of the API s
 what is decided here is the Safe's own word: not blocked, the subject a member (unless the Safe
 allows standing grants), a namespace it delivers to, no longer than maxDuration, and within
 exclusive check-out and the per-user limit.
+
+The subject's groups in a direct Grant are the issuer's word, not the API server's: membership is
+judged by the subject's user name alone.
 """
 
 from __future__ import annotations
@@ -21,11 +24,17 @@ from strongroom.policy.durations import parse_duration
 from strongroom.policy.request_decision import eligibility_lost
 
 
+def by_name_only(grant: Grant) -> Grant:
+    """`grant` as membership judges a direct Grant: without the groups its issuer wrote down."""
+    subject = grant.spec.subject.model_copy(update={"groups": []})
+    return grant.model_copy(update={"spec": grant.spec.model_copy(update={"subject": subject})})
+
+
 def check_direct_grant(safe: Safe, grant: Grant, namespace_labels: Mapping[str, str], now: datetime, *,
                        account_grants: Sequence[Grant], user_grants: Sequence[Grant]) -> Decision:
     """Raises ValueError for a Safe that cannot be evaluated (the caller revokes: InvalidPolicy)."""
     policy = safe.spec.policy
-    standing = eligibility_lost(safe, grant, namespace_labels, now,
+    standing = eligibility_lost(safe, by_name_only(grant), namespace_labels, now,
                                 require_membership=not policy.allow_standing_grants)
     if not standing.allowed:
         return standing

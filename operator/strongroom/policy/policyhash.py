@@ -14,6 +14,9 @@ from strongroom.api.safe import SafeSpec
 # The description and blockedReason explain; they decide nothing.
 DECIDING_FIELDS = frozenset({"blocked", "members", "approvers", "policy", "schedules"})
 HASH_LENGTH = 16
+# Fields added to the policy after hashes were first recorded: written only when they differ from
+# their default, so a Safe that does not use them keeps the hash it always had.
+_ADDED_LATER = {"allowStandingGrants": False}
 
 
 def canonical_policy(safe: SafeSpec) -> str:
@@ -23,6 +26,10 @@ def canonical_policy(safe: SafeSpec) -> str:
     API later does not change the hash of Safes that do not use it.
     """
     data = safe.model_dump(mode="json", by_alias=True, include=set(DECIDING_FIELDS), exclude_none=True)
+    policy = data.get("policy", {})
+    for name, default in _ADDED_LATER.items():
+        if policy.get(name) == default:
+            del policy[name]
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

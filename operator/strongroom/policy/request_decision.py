@@ -93,8 +93,8 @@ def decide_pending(facts: RequestFacts) -> RequestOutcome:
             AccessRequestPhase.REJECTED,
             RejectionReason.IDENTITY_NOT_VERIFIED,
             # The stamped name is only a claim here, so the message does not call it the requester.
-            f"the request for account {_account(facts)} is rejected: its requester "
-            f"{facts.request.spec.requester or '(none stamped)'} is not verified ({verdict.message})",
+            f"the request for account {_account(facts)} is rejected: its requester is not verified "
+            f"(claims {facts.request.spec.requester or '(none stamped)'}): {verdict.message}",
             (_requester_condition(facts, verdict),),
         )
     conditions = (_requester_condition(facts, verdict), _review_condition(facts))
@@ -297,7 +297,8 @@ def _outcome(
 
 def _requester_condition(facts: RequestFacts, verdict: Verdict) -> Condition:
     requester = facts.request.spec.requester or "(none stamped)"
-    message = f"requester {requester}: {verdict.message}"
+    message = f"requester {requester}: {verdict.message}" if verdict.ok else \
+        f"requester not verified (claims {requester}): {verdict.message}"
     if verdict.ok:
         return _condition(facts, UNVERIFIED_REQUESTER, ConditionStatus.FALSE, "SignatureVerified", message)
     reason = str(verdict.reason or Unverified.MISSING)

@@ -14,7 +14,7 @@ from strongroom.kube.client import self_may, whoami
 from strongroom.kube.clock import SystemClock
 from strongroom.kube.events import EventRecorder
 from strongroom.kube.rest import Kube
-from strongroom.recovery.document import ExportDocument, NamespaceRecord, SecretRecord, created_at, manifest
+from strongroom.recovery.document import ExportDocument, NamespaceRecord, SecretRecord, created_at, kept, manifest
 
 # What an exporter must be allowed, everywhere: read every Strongroom object and every credential.
 REQUIRED = (("delete", "grants", GROUP), ("list", "safes", GROUP), ("get", "secrets", ""))
@@ -44,11 +44,22 @@ def _list(api: client.ApiClient, plural: str) -> list[dict[str, Any]]:
     return sorted(items, key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"]))
 
 
+def _referenced(accounts: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(namespace, name) of every Secret the Accounts use: the credential's and the management login's."""
+    refs = set()
+    for account in accounts:
+        spec, ns = account["spec"], account["metadata"]["namespace"]
+        refs.add((ns, spec["secretRef"]["name"]))
+        if management := spec.get("management"):
+            refs.add((ns, management["secretRef"]["name"]))
+    return refs
+
+
 def collect(api: client.ApiClient, exporter: str, now: datetime, since: datetime | None) -> ExportDocument:
     core = client.CoreV1Api(api)
     safes, accounts = _list(api, "safes"), _list(api, "accounts")
     secrets: list[SecretRecord] = []
-    for ns, name in sorted({(a["metadata"]["namespace"], a["spec"]["secretRef"]["name"]) for a in accounts}):
+    for ns, name in sorted(_referenced(accounts)):
         try:
             secret = core.read_namespaced_secret(name, ns)
         except ApiException as exc:
@@ -56,11 +67,9 @@ def collect(api: client.ApiClient, exporter: str, now: datetime, since: datetime
                 continue  # the Account's own status says so; nothing to carry
             raise
         secrets.append(SecretRecord(namespace=ns, name=name, type=secret.type or "Opaque",
-                                    labels=secret.metadata.labels or {}, data=secret.data or {}))
-    namespaces = [
-        NamespaceRecord(name=ns, labels=core.read_namespace(ns).metadata.labels or {})
-        for ns in sorted({o["metadata"]["namespace"] for o in safes + accounts})
-    ]
+                                    labels=kept(secret.metadata.labels), data=secret.data or {}))
+    # Names only: namespace labels steer the cluster (Pod Security, Safe delivery) and are never restored.
+    namespaces = [NamespaceRecord(name=ns) for ns in sorted({o["metadata"]["namespace"] for o in safes + accounts})]
 
     def in_period(obj: dict[str, Any]) -> bool:
         created = created_at(obj)
@@ -77,13 +86,13 @@ def collect(api: client.ApiClient, exporter: str, now: datetime, since: datetime
     )
 
 
-def record_export(api: client.ApiClient, exporter: str, recipient: str) -> None:
-    """An `Exported` Event on every Safe (an export holds them all), written as the exporter: who, and for
-    which recipient key; never what."""
+def record_export(api: client.ApiClient, exporter: str, recipient: str, signer: str) -> None:
+    """An `Exported` Event on every Safe (an export holds them all), written as the exporter: who, for
+    which recipient key and signed by which key; never what."""
     recorder = EventRecorder(Kube(api), SystemClock())
     try:
         for body in client.CustomObjectsApi(api).list_cluster_custom_object(GROUP, VERSION, "safes")["items"]:
             recorder.record(Safe.from_object(body), "Exported",
-                            f"exported by {exporter}, encrypted for recipient key {recipient}")
+                            f"exported by {exporter}, encrypted for recipient key {recipient}, signed by key {signer}")
     finally:
         recorder.close()

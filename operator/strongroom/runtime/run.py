@@ -33,6 +33,7 @@ from strongroom.controllers import accessrequest, grant, safe
 from strongroom.controllers.account import AccountController
 from strongroom.controllers.cache import Cache
 from strongroom.controllers.context import Context, Identity, Settings, key_of
+from strongroom.controllers.dependents import remember_written
 from strongroom.controllers.manager import Manager
 from strongroom.controllers.metrics import Metrics
 from strongroom.identity.keys import ensure_signing_key
@@ -97,9 +98,10 @@ def build(options: RunOptions, clock: Clock | None = None, log: logging.Logger |
     cache = Cache()
     recorder = EventRecorder(kube, clock)
     manager = Manager(clock, {}, workers=options.workers, log=log, on_error=metrics.reconcile_error)
-    status = StatusWriter(kube, clock, recorder, user, remember=cache.put, log=log)
+    status = StatusWriter(kube, clock, recorder, user, log)
     ctx = Context(kube=kube, settings=options.settings, identity=identity, clock=clock, cache=cache, queue=manager,
                   status=status, recorder=recorder, ledger=SealLedger(), metrics=metrics, log=log)
+    status.on_written(lambda obj: remember_written(ctx, obj))
     rotator = Rotator(kube, clock, status, recorder, log,
                       on_result=lambda result: metrics.rotations.labels(result.value).inc())
     accounts = AccountController(ctx, rotator)

@@ -72,7 +72,9 @@ def _is(operator_user: str) -> str:
 
 
 def _on(resource: str, sub: str = "", operation: str = "") -> str:
-    clause = f"request.resource.resource == '{resource}' && request.subResource == '{sub}'"
+    # An empty subResource is left out of the request (no such key), so it is read with a default.
+    clause = (f"request.resource.resource == '{resource}' && "
+              f"(has(request.subResource) ? request.subResource : '') == '{sub}'")
     return clause + (f" && request.operation == '{operation}'" if operation else "")
 
 
