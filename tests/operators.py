@@ -24,7 +24,7 @@ class InProcessOperator:
     """A replica running in a thread of the test process, on `clock`."""
 
     def __init__(self, local: LocalCluster, directory: Path, *, retention: timedelta = timedelta(days=30),
-                 lease: LeaseSettings | None = None, workers: int = 8) -> None:
+                 lease: LeaseSettings | None = None, workers: int = 8, lead: bool = True) -> None:
         self.clock = MovableClock()
         self.replica = Replica.create(local, directory)
         self.log_path = directory / f"{self.replica.name}.log"
@@ -55,7 +55,8 @@ class InProcessOperator:
         self._thread.start()
         try:
             wait_ready(replica, self._thread.is_alive, 60, self.log_path)
-            self._wait_leading()
+            if lead:
+                self._wait_leading()
         except BaseException:
             self.stop()
             raise

@@ -9,8 +9,9 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from strongroom.devcluster.users import USERS
-from strongroom.kube.client import apply
+from strongroom.devcluster.operator_process import Replica
+from strongroom.devcluster.users import OPERATOR_USER, USERS
+from strongroom.kube.client import api_client, apply, whoami
 from tests.harness.admission_server import serve_admission
 from tests.waiting import eventually
 
@@ -39,25 +40,47 @@ def test_dave_is_forbidden_to_list_secrets_while_admin_lists_them(
 
 
 def test_the_operator_identity_has_its_own_role_and_nothing_more(
-    clients: dict[str, client.ApiClient], core: Callable[[str], client.CoreV1Api], namespace: str
+    cluster, crds, core: Callable[[str], client.CoreV1Api], namespace: str, tmp_path
 ) -> None:
     core("admin").create_namespaced_secret(
         namespace, client.V1Secret(metadata=client.V1ObjectMeta(name="unrelated"), string_data={"k": "v"})
     )
-    with pytest.raises(ApiException) as refused:
-        core("strongroom-operator").read_namespaced_secret("unrelated", namespace)
-    assert refused.value.status == 403
-    with pytest.raises(ApiException) as refused:
-        client.RbacAuthorizationV1Api(clients["strongroom-operator"]).create_namespaced_role(
-            namespace, client.V1Role(metadata=client.V1ObjectMeta(name="escalate"), rules=[])
+    replica = Replica.create(cluster.local, tmp_path)
+    try:
+        operator = api_client(replica.kubeconfig)
+        assert whoami(operator)[0] == OPERATOR_USER
+        with pytest.raises(ApiException) as refused:
+            client.CoreV1Api(operator).read_namespaced_secret("unrelated", namespace)
+        assert refused.value.status == 403
+        with pytest.raises(ApiException) as refused:
+            client.RbacAuthorizationV1Api(operator).create_namespaced_role(
+                namespace, client.V1Role(metadata=client.V1ObjectMeta(name="escalate"), rules=[])
+            )
+        assert refused.value.status in (403, 422)  # RBAC allows its per-grant Roles; the scope policy nothing else
+        review = client.AuthorizationV1Api(operator).create_subject_access_review(
+            client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
+                user="alice", resource_attributes=client.V1ResourceAttributes(
+                    namespace=namespace, verb="get", resource="secrets")))
         )
-    assert refused.value.status == 403
-    review = client.AuthorizationV1Api(clients["strongroom-operator"]).create_subject_access_review(
-        client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
-            user="alice", resource_attributes=client.V1ResourceAttributes(
-                namespace=namespace, verb="get", resource="secrets")))
-    )
-    assert review.status.allowed is False
+        assert review.status.allowed is False
+    finally:
+        replica.remove()
+
+
+def test_clusterrole_aggregation_runs_as_in_any_cluster_and_gives_admins_no_strongroom_writes(
+    clients: dict[str, client.ApiClient], crds
+) -> None:
+    """kube-controller-manager runs its default controllers: the built-in roles collect the rules of
+    every role labelled for them, so what Strongroom labels is exactly what namespace admins get."""
+    rbac = client.RbacAuthorizationV1Api(clients["admin"])
+
+    def strongroom_verbs(role: str) -> set[str]:
+        rules = rbac.read_cluster_role(role).rules or []
+        return {verb for rule in rules if "strongroom.dev" in (rule.api_groups or []) for verb in rule.verbs}
+
+    eventually(lambda: strongroom_verbs("view") == {"get", "list", "watch"}, what="view aggregated")
+    for role in ("admin", "edit"):
+        assert strongroom_verbs(role) == {"get", "list", "watch"}, role
 
 
 def test_an_applied_crd_becomes_established_and_is_served(clients: dict[str, client.ApiClient], namespace: str) -> None:

@@ -6,15 +6,22 @@ from datetime import timedelta
 
 from strongroom.api.accessrequest import AccessRequestSpec, Review, ReviewDecision
 from strongroom.api.grant import GrantSpec
+from strongroom.identity.ledger import SealLedger
 from strongroom.identity.signing import (
-    Unverified,
+    Seal,
+    binding,
+    binds,
+    nonce_of,
     seal_issuer,
+    seal_release,
     seal_requester,
     seal_review,
     verify_issuer,
+    verify_release,
     verify_requester,
     verify_review,
 )
+from strongroom.policy.verdicts import Unverified
 from tests.policy.builders import at
 
 KEY = b"k" * 32
@@ -70,15 +77,52 @@ def test_a_seal_copied_onto_a_later_object_is_stale() -> None:
     assert verify_requester(KEY, "team", sealed_request(), STAMPED + timedelta(minutes=5)).reason is Unverified.STALE
 
 
-def test_a_malformed_seal_is_refused() -> None:
-    for seal in ("v1:garbage", "v2:2030-01-01T10:00:00Z:abc", "v1:not-a-time:abc"):
+def test_a_malformed_seal_of_any_bytes_is_simply_unverified() -> None:
+    genuine = sealed_request().requester_signature or ""
+    for seal in ("v1:garbage", "v2:2030-01-01T10:00:00Z:abc", "v2:not-a-time:n:abc", "v2:2030-01-01T10:00:00:n:m",
+                 genuine[:-3] + "ñøé", "v2:2030-01-01T10:00:00Z:ñ:ü", "\x00\xff", "v2::::"):
         spec = request_spec().model_copy(update={"requester_signature": seal})
-        assert verify_requester(KEY, "team", spec, STAMPED).reason is Unverified.MALFORMED, seal
+        assert verify_requester(KEY, "team", spec, STAMPED).reason in (Unverified.MALFORMED, Unverified.MISMATCH), seal
+    assert Seal.parse(12) is None and Seal.parse("v2:2030-01-01T10:00:00Z:nonce:mac") is not None
 
 
-def test_release_may_change_after_the_seal() -> None:
-    released = sealed_request().model_copy(update={"release": True})
+def test_release_and_its_stamp_may_change_after_the_seal() -> None:
+    released = sealed_request().model_copy(update={"release": True, "released_by": "alice",
+                                                   "release_signature": "v2:x:y:z"})
     assert verify_requester(KEY, "team", released, STAMPED).ok
+
+
+def test_two_seals_of_one_spec_differ_by_their_nonce() -> None:
+    assert nonce_of(sealed_request()) != nonce_of(sealed_request())
+
+
+def test_a_binding_holds_for_the_object_it_was_made_for_only() -> None:
+    spec = sealed_request()
+    recorded = binding(KEY, "uid-1", spec)
+    assert binds(KEY, "uid-1", spec, recorded)
+    assert not binds(KEY, "uid-2", spec, recorded), "a copy on another object"
+    assert not binds(KEY, "uid-1", sealed_request(), recorded), "another seal (another nonce)"
+    assert not binds(OTHER_KEY, "uid-1", spec, recorded) and not binds(KEY, "uid-1", spec, None)
+
+
+def test_the_ledger_honours_a_nonce_for_one_object_until_its_seal_is_stale_everywhere() -> None:
+    ledger = SealLedger()
+    assert ledger.claim("n1", "uid-1", STAMPED) and ledger.claim("n1", "uid-1", STAMPED)
+    assert not ledger.claim("n1", "uid-2", STAMPED), "the copy"
+    ledger.prune(STAMPED + timedelta(seconds=19))
+    assert ledger.owner("n1") == "uid-1"
+    ledger.prune(STAMPED + timedelta(seconds=21))
+    assert ledger.owner("n1") is None and len(ledger) == 0
+
+
+def test_a_release_is_verified_for_who_released_this_very_request() -> None:
+    seal = seal_release(KEY, "uid-1", "alice", STAMPED)
+    released = request_spec(release=True, releasedBy="alice", releaseSignature=seal)
+    assert verify_release(KEY, "uid-1", released).ok
+    assert verify_release(KEY, "uid-2", released).reason is Unverified.MISMATCH
+    assert verify_release(KEY, "uid-1", released.model_copy(update={"released_by": "erin"})).reason is \
+        Unverified.MISMATCH
+    assert verify_release(KEY, "uid-1", request_spec(release=True)).reason is Unverified.MISSING
 
 
 def review(**changes: object) -> Review:

@@ -1,105 +1,157 @@
-"""Rotation on a real PostgreSQL server and the local control plane: the password changes on the
-server itself, survives a server outage and an operator killed at every step, never leaks."""
+"""Rotation on a real PostgreSQL server and the local control plane, time moved by the test: the
+password changes on the server itself, on time, survives a server outage (backing off meanwhile), never
+changes under a holder inside her window, and never leaks."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
-from strongroom.rotation.protocol import STEPS
-from strongroom.rotation.rotator import CRASH_AT
-from strongroom.webhook.configurations import remove_configurations
-from tests.conftest import Cluster, OperatorProcess, start_operator
-from tests.operator.test_lifecycle import active, phase
+from strongroom.api.common import format_time
+from strongroom.rotation.protocol import PENDING_KEY
+from tests.controllers.helpers import active, reaches, secret, status, when
+from tests.operators import InProcessOperator
 from tests.postgres import PostgresServer
-from tests.rotation.helpers import events_text, on_postgres, rotation_status, set_rotation, settled_password, vaulted
+from tests.rotation.helpers import (
+    assert_nowhere,
+    delivered,
+    events_of,
+    last_rotated,
+    on_postgres,
+    request_rotation,
+    rotated_from,
+    rotation_status,
+    settled_password,
+    vaulted,
+)
 from tests.waiting import eventually
 from tests.world import World
 
 
-def new_password(world: World) -> str:
-    return eventually(lambda: settled_password(world) not in (None, world.password) and settled_password(world),
-                      timeout=20, what="a new password committed")
+def release(world: World, user: str, name: str) -> None:
+    world.patch(user, "AccessRequest", name, {"spec": {"release": True}})
+    reaches(world, name, "Released")
 
 
 def test_after_release_the_old_password_no_longer_logs_in_and_the_new_one_does(
-    operator: OperatorProcess, make_world, postgres: PostgresServer
+    operator: InProcessOperator, make_world, postgres: PostgresServer
 ) -> None:
     world: World = make_world(policy={"requiredApprovals": 0, "exclusiveCheckout": True})
     role = on_postgres(world, postgres, {"onRelease": True})
     assert postgres.can_login(role, world.password)
     name, _ = active(world, "alice")
-    world.patch("alice", "AccessRequest", name, {"spec": {"release": True}})
-    eventually(lambda: phase(world, name) == "Released", what="Released")
-    rotated = new_password(world)
+    release(world, "alice", name)
+    rotated = rotated_from(world, world.password)
     assert postgres.can_login(role, rotated)
     assert not postgres.can_login(role, world.password)
     assert "postgresql provider" in rotation_status(world)["message"]
-    for password in (world.password, rotated, postgres.password):
-        assert password not in operator.output()
-        assert password not in events_text(world)
-        assert password not in str(world.get("Account", world.account, namespace=world.vault))
+    assert_nowhere(world, [world.password, rotated, postgres.password], operator.output())
 
 
-def test_scheduled_rotation_happens_on_time(operator: OperatorProcess, world: World, postgres: PostgresServer
+def test_a_holder_keeps_logging_in_after_another_releases_until_her_own_window_ends(
+    operator: InProcessOperator, make_world, postgres: PostgresServer
+) -> None:
+    world: World = make_world(policy={"requiredApprovals": 0})
+    role = on_postgres(world, postgres, {"onRelease": True})
+    first, _ = active(world, "alice", "30m")
+    _, erins = active(world, "erin", "1h")
+    held = delivered(world, erins, "erin")
+    login = held[1]["username"], held[1]["password"]
+    assert login == (role, world.password)
+    release(world, "alice", first)
+    operator.settle()
+    assert postgres.can_login(*login), "erin's credential stopped working when alice released"
+    assert vaulted(world)["password"] == world.password and PENDING_KEY not in vaulted(world)
+    assert delivered(world, erins, "erin") == held
+    operator.advance(timedelta(minutes=59))
+    operator.settle()
+    assert postgres.can_login(*login) and settled_password(world) == world.password
+    operator.advance(timedelta(minutes=1))
+    rotated = rotated_from(world, world.password)
+    assert secret(world, erins, "admin") is None
+    assert postgres.can_login(role, rotated) and not postgres.can_login(*login)
+    assert_nowhere(world, [world.password, rotated, postgres.password], operator.output())
+
+
+def test_scheduled_rotation_happens_on_time(operator: InProcessOperator, world: World, postgres: PostgresServer
                                             ) -> None:
-    role = on_postgres(world, postgres, {"schedule": "8s"})
-    first = new_password(world)  # the first is due 8 s after the Account was created
-    first_at = datetime.fromisoformat(rotation_status(world)["lastRotated"].replace("Z", "+00:00"))
-    scheduled = datetime.fromisoformat(rotation_status(world)["nextScheduled"].replace("Z", "+00:00"))
-    assert (scheduled - first_at).total_seconds() == pytest.approx(8, abs=0.01)
-    second = eventually(lambda: settled_password(world) not in (None, first) and settled_password(world),
-                        timeout=20, what="the scheduled rotation")
-    late = (datetime.now(UTC) - scheduled).total_seconds()
-    assert -0.5 < late < 3, f"rotated {late:.1f}s from the schedule"
+    role = on_postgres(world, postgres, {"schedule": "24h"})
+    created = when(world.get("Account", world.account, namespace=world.vault)["metadata"]["creationTimestamp"])
+    due = created + timedelta(hours=24)
+    operator.advance(due - operator.clock.now() - timedelta(seconds=3))
+    operator.settle()
+    assert settled_password(world) == world.password, "rotated before the schedule"
+    operator.advance(timedelta(seconds=3))
+    first = rotated_from(world, world.password)
+    first_at = last_rotated(world)
+    assert first_at is not None and timedelta(0) <= first_at - due < timedelta(seconds=2)
+    scheduled = when(rotation_status(world)["nextScheduled"])
+    assert scheduled == first_at + timedelta(hours=24)
+    operator.advance(scheduled - operator.clock.now() - timedelta(seconds=3))
+    operator.settle()
+    assert settled_password(world) == first, "rotated before the schedule"
+    operator.advance(timedelta(seconds=3))
+    second = rotated_from(world, first)
+    second_at = last_rotated(world)
+    assert second_at is not None and timedelta(0) <= second_at - scheduled < timedelta(seconds=2)
     assert postgres.can_login(role, second) and not postgres.can_login(role, first)
 
 
-def test_a_rotation_with_the_server_stopped_keeps_the_old_password_and_succeeds_when_it_returns(
-    operator: OperatorProcess, world: World, postgres: PostgresServer
+@pytest.mark.parametrize("asked", ["requested", "scheduled"])
+def test_a_rotation_with_the_server_stopped_backs_off_keeps_the_old_password_and_succeeds_when_it_returns(
+    asked: str, operator: InProcessOperator, world: World, postgres: PostgresServer
 ) -> None:
-    role = on_postgres(world, postgres, {})
+    role = on_postgres(world, postgres, {"schedule": "1h"} if asked == "scheduled" else {})
     postgres.stop()
     try:
-        set_rotation(world, {"requestedAt": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
-        eventually(lambda: rotation_status(world).get("lastResult") == "Failed", what="the failure reported")
-        status = rotation_status(world)
-        assert status["failures"] >= 1 and "still works" in status["message"]
+        if asked == "scheduled":
+            operator.advance(timedelta(hours=1))
+        else:
+            request_rotation(world, operator.clock.now())
+        eventually(lambda: rotation_status(world).get("failures") == 1, what="the failure reported")
+        failed = rotation_status(world)
+        assert failed["lastResult"] == "Failed" and "still works" in failed["message"]
+        first_attempt = when(failed["lastAttempt"])
+        assert f"retrying at {format_time(first_attempt + timedelta(seconds=2))}" in failed["message"]
         assert vaulted(world)["password"] == world.password
-        assert "RotationFailed" in events_text(world)
+        eventually(lambda: events_of(world, "RotationFailed"), what="a RotationFailed Event")
+        operator.advance(timedelta(seconds=2))  # the first backoff: 2 s
+        eventually(lambda: rotation_status(world).get("failures") == 2, what="retried after the backoff")
+        operator.settle()  # the second backoff is 4 s: nothing is tried meanwhile
+        again = rotation_status(world)
+        assert again["failures"] == 2 and when(again["lastAttempt"]) - first_attempt >= timedelta(seconds=2)
+        assert vaulted(world)["password"] == world.password
     finally:
         postgres.start()
-    assert postgres.can_login(role, world.password)
-    rotated = new_password(world)
+    assert postgres.can_login(role, world.password), "the stored password stopped working"
+    operator.advance(timedelta(seconds=4))
+    rotated = rotated_from(world, world.password)
     assert postgres.can_login(role, rotated) and not postgres.can_login(role, world.password)
     assert rotation_status(world)["lastResult"] == "Succeeded" and rotation_status(world)["failures"] == 0
+    assert_nowhere(world, [world.password, rotated, postgres.password], operator.output())
 
 
-@pytest.mark.parametrize("step", STEPS)
-def test_an_operator_killed_at_each_step_ends_consistent(
-    step: str, cluster: Cluster, *, clients, make_world, postgres: PostgresServer, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch
+def test_the_next_holder_of_an_exclusive_account_waits_for_the_fresh_password_while_the_server_is_down(
+    operator: InProcessOperator, make_world, postgres: PostgresServer
 ) -> None:
-    world: World = make_world()
-    role = on_postgres(world, postgres, {})
-    monkeypatch.setenv(CRASH_AT, step)
-    doomed = start_operator(cluster, tmp_path / "doomed.log")
+    world: World = make_world(policy={"requiredApprovals": 0, "exclusiveCheckout": True})
+    role = on_postgres(world, postgres, {"onRelease": True})
+    first, _ = active(world, "alice", "30m")
+    postgres.stop()
     try:
-        set_rotation(world, {"requestedAt": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
-        eventually(lambda: doomed.process.poll() is not None, what=f"the operator killed after {step}")
+        release(world, "alice", first)
+        eventually(lambda: rotation_status(world).get("lastResult") == "Failed", what="the failure reported")
+        second = world.request("erin", duration="30m")["metadata"]["name"]
+        operator.settle()
+        waiting = status(world, second)
+        assert waiting["phase"] != "Active", "erin got the password alice saw"
+        assert secret(world, waiting["secretName"], "admin") is None, "erin got the password alice saw"
     finally:
-        doomed.stop()
-    monkeypatch.delenv(CRASH_AT)
-    restarted = start_operator(cluster, tmp_path / "restarted.log")
-    try:
-        password = eventually(lambda: rotation_status(world).get("lastResult") == "Succeeded"
-                              and settled_password(world), timeout=20, what="consistent and rotated")
-        assert password != world.password
-        assert postgres.can_login(role, password) and not postgres.can_login(role, world.password)
-        for log in (doomed.output(), restarted.output()):
-            assert password not in log and world.password not in log
-    finally:
-        restarted.stop()
-        remove_configurations(clients["admin"])  # no webhook left pointing at a stopped operator
+        postgres.start()
+    operator.advance(timedelta(seconds=2))
+    rotated = rotated_from(world, world.password)
+    secret_name = reaches(world, second, "Active")["secretName"]
+    _, handed = delivered(world, secret_name, "erin")
+    assert handed["password"] == rotated and postgres.can_login(role, rotated)
+    assert not postgres.can_login(role, world.password)

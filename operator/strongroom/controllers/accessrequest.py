@@ -202,9 +202,12 @@ def _write_pending(ctx: Context, request: AccessRequest, outcome: RequestOutcome
     stored = request.status.model_dump(mode="json", by_alias=True, exclude_none=True)
     if request.status.history and all(stored.get(k) == v for k, v in changes.items()):
         return  # nothing new: no write
-    event = "Reviewed" if request.status.reviews else "AwaitingApproval"
-    ctx.status.transition(request, phase=_PHASE.PENDING, event=event, message=outcome.message, changes=changes,
-                          history=_submitted(ctx, request, verdict))
+    if not request.status.history:  # the first word on it: who asked, and what it waits for
+        (submitted,) = _submitted(ctx, request, verdict)
+        ctx.status.transition(request, phase=_PHASE.PENDING, event="Submitted", actor=submitted.actor,
+                              message=f"{submitted.message}; {outcome.message}", changes=changes)
+        return
+    ctx.status.transition(request, phase=_PHASE.PENDING, event="Reviewed", message=outcome.message, changes=changes)
 
 
 def _write_final(ctx: Context, request: AccessRequest, outcome: RequestOutcome, verdict: Verdict) -> None:

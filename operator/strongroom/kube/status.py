@@ -68,11 +68,16 @@ class StatusWriter:
             entries = append_history(entries, entry)
         body["history"] = [h.model_dump(mode="json", by_alias=True, exclude_none=True) for h in entries]
         stored = self._patch(obj, body)
-        self._recorder.record(stored, event, message, warning)
+        for earlier in history:  # each entry is a transition of its own: its Event and its line
+            self._told(stored, earlier.event, earlier.message, None, False)
+        self._told(stored, event, message, phase, warning)
+        return stored
+
+    def _told(self, obj: Resource, event: str, message: str, phase: Phase | None, warning: bool) -> None:
+        self._recorder.record(obj, event, message, warning)
         phase_text = f" ({phase})" if phase is not None else ""
         line = f"{event}{phase_text}: {obj.kind} {obj.namespace}/{obj.name}: {cut(message, HISTORY_MESSAGE_LIMIT)}"
         (self._log.warning if warning else self._log.info)(line)
-        return stored
 
     def entry(self, event: str, message: str, actor: str | None = None) -> HistoryEntry:
         return HistoryEntry(time=self._clock.now(), actor=cut(actor or self._user, ACTOR_LIMIT),

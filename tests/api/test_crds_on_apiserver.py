@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +12,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from strongroom.api.group import API_VERSION, GROUP, VERSION
+from strongroom.devcluster import install
+from tests.waiting import eventually
 
 SAFE = {
     "apiVersion": API_VERSION, "kind": "Safe", "metadata": {"name": "prod-db"},
@@ -25,7 +29,8 @@ ACCOUNT = {
 }
 REQUEST = {
     "apiVersion": API_VERSION, "kind": "AccessRequest", "metadata": {"name": "fix-index"},
-    "spec": {"account": {"namespace": "vault", "name": "postgres-admin"}, "reason": "INC-1", "duration": "30m"},
+    "spec": {"account": {"namespace": "vault", "name": "postgres-admin"}, "reason": "INC-1", "duration": "30m",
+             "requester": "admin"},  # the identity policy: a request's requester is its creator
 }
 GRANT = {
     "apiVersion": API_VERSION, "kind": "Grant", "metadata": {"name": "standing"},
@@ -33,7 +38,7 @@ GRANT = {
         "account": {"namespace": "vault", "name": "postgres-admin"},
         "subject": {"user": "alice"},
         "notBefore": "2030-01-01T10:00:00Z", "notAfter": "2030-01-01T11:00:00Z",
-        "secretName": "standing-credential", "source": {"direct": True},
+        "secretName": "standing-credential", "source": {"direct": True}, "issuedBy": "admin",
     },
 }
 
@@ -103,7 +108,7 @@ def test_the_api_server_refuses_to_change_a_request_spec_except_to_release_it(
             GROUP, VERSION, namespace, "accessrequests", "fix-index", {"spec": {"duration": "8h"}})
     assert refused.value.status == 422 and "immutable" in refused.value.body
     released = api.patch_namespaced_custom_object(
-        GROUP, VERSION, namespace, "accessrequests", "fix-index", {"spec": {"release": True}})
+        GROUP, VERSION, namespace, "accessrequests", "fix-index", {"spec": {"release": True, "releasedBy": "admin"}})
     assert released["spec"]["release"] is True
     with pytest.raises(ApiException) as refused:
         api.patch_namespaced_custom_object(
@@ -114,7 +119,36 @@ def test_the_api_server_refuses_to_change_a_request_spec_except_to_release_it(
 def test_the_api_server_keeps_terminal_phases_and_recorded_times(
     crds: list[dict], clients: dict[str, client.ApiClient], namespace: str
 ) -> None:
+    """The CRD's own rules, which hold even for the operator (everyone else may only add reviews: the
+    identity policy, set aside here to reach the CRD's rules)."""
     api = client.CustomObjectsApi(clients["admin"])
+    with without_identity_policy(clients["admin"]):
+        _terminal_phases_and_recorded_times(api, namespace)
+
+
+@contextlib.contextmanager
+def without_identity_policy(admin: client.ApiClient) -> Iterator[None]:
+    install.remove_identity_policy(admin)
+    try:
+        eventually(lambda: _identity_policy_gone(admin), what="the identity policy no longer enforced")
+        yield
+    finally:
+        install.install(admin, webhooks=False)
+
+
+def _identity_policy_gone(admin: client.ApiClient) -> bool:
+    try:
+        client.CustomObjectsApi(admin).create_namespaced_custom_object(
+            GROUP, VERSION, "default", "grants",
+            {**GRANT, "spec": {**GRANT["spec"], "source": {"accessRequest": "x"}}}, dry_run="All")
+    except ApiException as refused:
+        if "ValidatingAdmissionPolicy" in (refused.body or ""):
+            return False
+        raise
+    return True
+
+
+def _terminal_phases_and_recorded_times(api: client.CustomObjectsApi, namespace: str) -> None:
     create(api, namespace, REQUEST)
 
     def status(patch: dict[str, Any]) -> dict[str, Any]:

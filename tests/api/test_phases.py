@@ -9,10 +9,12 @@ from strongroom.api.phases import (
     GRANT_TRANSITIONS,
     AccessRequestPhase,
     GrantPhase,
+    IllegalMove,
     Phase,
     can_move,
     cel_transition_rule,
     is_terminal,
+    move,
 )
 
 AR = AccessRequestPhase
@@ -21,6 +23,7 @@ G = GrantPhase
 # The contract, spelled out independently of the module's table.
 ACCESS_REQUEST_MOVES = {
     (AR.PENDING, AR.APPROVED),
+    (AR.PENDING, AR.ACTIVE),  # approved, and access began at once
     (AR.PENDING, AR.DENIED),
     (AR.PENDING, AR.TIMED_OUT),
     (AR.PENDING, AR.REJECTED),
@@ -78,6 +81,25 @@ def test_phases_of_different_kinds_cannot_be_compared() -> None:
 
 def test_the_cel_rule_lists_every_move_and_no_terminal_phase_as_a_source() -> None:
     rule = cel_transition_rule(ACCESS_REQUEST_TRANSITIONS)
-    assert "'Pending': ['Approved', 'Denied', 'Rejected', 'TimedOut']" in rule
+    assert "'Pending': ['Active', 'Approved', 'Denied', 'Rejected', 'TimedOut']" in rule
     assert "'Released':" not in rule
     assert rule.startswith("!has(oldSelf.phase) || self.phase == oldSelf.phase")
+
+
+@pytest.mark.parametrize(("kind", "contract"), [(AccessRequestPhase, ACCESS_REQUEST_MOVES), (GrantPhase, GRANT_MOVES)])
+def test_move_the_one_gate_of_every_status_write_refuses_every_pair_the_contract_does_not_list(
+    kind: type, contract: set
+) -> None:
+    for start, to in itertools.product(kind, kind):
+        if to == start or (start, to) in contract:
+            assert move(start, to) is to
+        else:
+            with pytest.raises(IllegalMove, match=f"from {start} to {to}"):
+                move(start, to)
+
+
+def test_a_first_status_moves_from_the_initial_phase() -> None:
+    assert move(None, AR.REJECTED) is AR.REJECTED and move(None, AR.ACTIVE) is AR.ACTIVE
+    assert move(None, G.ACTIVE) is G.ACTIVE
+    with pytest.raises(IllegalMove):
+        move(None, AR.EXPIRED)

@@ -1,5 +1,5 @@
-"""A Grant's daemon and its timer share one lock per Grant: two steps of one Grant never overlap (the
-race that once delivered a dynamic role's Secret with another step's password), other Grants do."""
+"""One lock per key: decisions that count a Safe's grants run one at a time per Safe (two at once could
+both take the last place), decisions for other Safes do not wait."""
 
 import threading
 import time

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.conftest import OperatorProcess
-from tests.operator.test_lifecycle import phase, status
+from tests.controllers.helpers import phase, status
+from tests.operators import InProcessOperator
 from tests.waiting import eventually
 from tests.world import World
 
@@ -25,7 +25,7 @@ def decided_at_once(world: World, users: list[str]) -> dict[str, str]:
 
 
 def test_exclusive_checkout_admits_one_holder_of_requests_approved_at_once(
-    operator: OperatorProcess, make_world
+    operator: InProcessOperator, make_world
 ) -> None:
     world: World = make_world(policy={"requiredApprovals": 0, "exclusiveCheckout": True})
     phases = decided_at_once(world, ["alice", "erin"] * (AT_ONCE // 2))
@@ -34,7 +34,7 @@ def test_exclusive_checkout_admits_one_holder_of_requests_approved_at_once(
     assert {status(world, name)["rejectedReason"] for name in rejected} == {"AccountCheckedOut"}
 
 
-def test_the_per_user_limit_holds_for_requests_filed_at_once(operator: OperatorProcess, make_world) -> None:
+def test_the_per_user_limit_holds_for_requests_filed_at_once(operator: InProcessOperator, make_world) -> None:
     world: World = make_world(policy={"requiredApprovals": 0, "maxActiveGrantsPerUser": 2})
     phases = decided_at_once(world, ["alice"] * AT_ONCE)
     assert Counter(phases.values()) == {"Active": 2, "Rejected": AT_ONCE - 2}
