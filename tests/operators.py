@@ -24,7 +24,8 @@ class InProcessOperator:
     """A replica running in a thread of the test process, on `clock`."""
 
     def __init__(self, local: LocalCluster, directory: Path, *, retention: timedelta = timedelta(days=30),
-                 lease: LeaseSettings | None = None, workers: int = 8, lead: bool = True) -> None:
+                 lease_timing: tuple[timedelta, timedelta, timedelta] | None = None, workers: int = 8,
+                 lead: bool = True) -> None:
         self.clock = MovableClock()
         self.replica = Replica.create(local, directory)
         self.log_path = directory / f"{self.replica.name}.log"
@@ -38,7 +39,7 @@ class InProcessOperator:
         options = RunOptions(
             kubeconfig=replica.kubeconfig,
             settings=Settings(namespace=OPERATOR_NAMESPACE, retention=retention),
-            lease=lease or LeaseSettings(LEASE_NAME, OPERATOR_NAMESPACE, replica.name),
+            lease=LeaseSettings(LEASE_NAME, OPERATOR_NAMESPACE, replica.name, *(lease_timing or ())),
             webhook=WebhookOptions(listen=f"{replica.address}:{replica.webhook_port}",
                                    hosts=("127.0.0.1", replica.address, f"{WEBHOOK_SERVICE}.{OPERATOR_NAMESPACE}.svc"),
                                    client_ca=local.webhook_client_ca),

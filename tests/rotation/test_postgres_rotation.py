@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 
 from strongroom.api.common import format_time
-from strongroom.rotation.protocol import PENDING_KEY
+from strongroom.rotation.protocol import MAX_BACKOFF, PENDING_KEY
 from tests.controllers.helpers import active, reaches, secret, status, when
 from tests.operators import InProcessOperator
 from tests.postgres import PostgresServer
 from tests.rotation.helpers import (
     assert_nowhere,
+    MANAGEMENT_SECRET,
     delivered,
     events_of,
     last_rotated,
@@ -125,11 +126,39 @@ def test_a_rotation_with_the_server_stopped_backs_off_keeps_the_old_password_and
     finally:
         postgres.start()
     assert postgres.can_login(role, world.password), "the stored password stopped working"
-    operator.advance(timedelta(seconds=4))
+    operator.advance(MAX_BACKOFF)
     rotated = rotated_from(world, world.password)
     assert postgres.can_login(role, rotated) and not postgres.can_login(role, world.password)
     assert rotation_status(world)["lastResult"] == "Succeeded" and rotation_status(world)["failures"] == 0
     assert_nowhere(world, [world.password, rotated, postgres.password], operator.output())
+
+
+def test_a_rotation_the_server_refuses_is_rolled_back_and_tried_again_only_after_the_backoff(
+    operator: InProcessOperator, world: World, postgres: PostgresServer
+) -> None:
+    role = on_postgres(world, postgres, {"schedule": "1h"})
+    management = {"stringData": {"password": "not-the-management-password"}}
+    world.core("admin").patch_namespaced_secret(MANAGEMENT_SECRET, world.vault, management)
+    operator.advance(timedelta(hours=1))
+    eventually(lambda: rotation_status(world).get("failures") == 1, what="the refusal reported")
+    operator.settle()  # fails if the operator keeps looking at the Account until the backoff ends
+    assert rotation_status(world)["failures"] == 1
+    assert "password authentication failed" in rotation_status(world)["message"]
+    assert PENDING_KEY not in vaulted(world), "the target still takes the old password: pending is dropped"
+    assert vaulted(world)["password"] == world.password and postgres.can_login(role, world.password)
+    world.core("admin").patch_namespaced_secret(MANAGEMENT_SECRET, world.vault,
+                                                {"stringData": {"password": postgres.password}})
+    operator.advance(timedelta(seconds=2))
+    rotated = rotated_from(world, world.password)
+    assert postgres.can_login(role, rotated) and not postgres.can_login(role, world.password)
+
+
+def held_grant(world: World, request: str) -> dict:
+    """The Grant issued for `request` (found by its label: a request whose delivery is held has no status)."""
+    listed = world.objects("admin").list_namespaced_custom_object(
+        "strongroom.dev", "v1alpha1", world.team, "grants", label_selector=f"strongroom.dev/access-request={request}")
+    (grant,) = listed["items"]
+    return grant
 
 
 def test_the_next_holder_of_an_exclusive_account_waits_for_the_fresh_password_while_the_server_is_down(
@@ -142,14 +171,14 @@ def test_the_next_holder_of_an_exclusive_account_waits_for_the_fresh_password_wh
     try:
         release(world, "alice", first)
         eventually(lambda: rotation_status(world).get("lastResult") == "Failed", what="the failure reported")
-        second = world.request("erin", duration="30m")["metadata"]["name"]
+        second = world.request("erin", wait=False, duration="30m")["metadata"]["name"]
+        grant = eventually(lambda: held_grant(world, second), what="erin's Grant issued")
         operator.settle()
-        waiting = status(world, second)
-        assert waiting["phase"] != "Active", "erin got the password alice saw"
-        assert secret(world, waiting["secretName"], "admin") is None, "erin got the password alice saw"
+        assert secret(world, grant["spec"]["secretName"], "admin") is None, "erin got the password alice saw"
+        assert (world.get("Grant", grant["metadata"]["name"]).get("status") or {}).get("phase") != "Active"
     finally:
         postgres.start()
-    operator.advance(timedelta(seconds=2))
+    operator.advance(MAX_BACKOFF)
     rotated = rotated_from(world, world.password)
     secret_name = reaches(world, second, "Active")["secretName"]
     _, handed = delivered(world, secret_name, "erin")

@@ -71,13 +71,25 @@ def delivery_held(account: Account, account_grants: Sequence[Grant], pending: bo
     return pending or due_on_release(account, account_grants)
 
 
+def requested(account: Account) -> datetime | None:
+    """The moment `requestedAt` asks for a rotation not done since (None: nothing is asked for)."""
+    spec = account.spec.rotation
+    if spec is None or spec.requested_at is None:
+        return None
+    last = account.status.rotation.last_rotated if account.status.rotation else None
+    return spec.requested_at if last is None or spec.requested_at > last else None
+
+
 def rotation_reason(account: Account, account_grants: Sequence[Grant], now: datetime) -> str | None:
-    """Why the Account's password is due for rotation now, or None."""
+    """Why the Account's password is due for rotation now, or None. A `requestedAt` still ahead of this
+    clock (the requester's runs ahead) is due when it comes: rotating before it would leave it newer
+    than the rotation, and so asking again, at every look until it came."""
     spec = account.spec.rotation
     if spec is None:
         return None
     last = account.status.rotation.last_rotated if account.status.rotation else None
-    if spec.requested_at is not None and (last is None or spec.requested_at > last):
+    asked = requested(account)
+    if asked is not None and now >= asked:
         return "requested"
     if due_on_release(account, account_grants):
         return "a grant ended"
@@ -86,6 +98,13 @@ def rotation_reason(account: Account, account_grants: Sequence[Grant], now: date
         if now >= since + parse_duration(spec.schedule):
             return "scheduled"
     return None
+
+
+def next_due(account: Account, now: datetime) -> datetime | None:
+    """The next moment after `now` when a rotation falls due by the clock (`requestedAt`, the schedule).
+    Moments already past are not given: what is due now was tried, or waits for its backoff."""
+    moments = [m for m in (requested(account), next_scheduled(account)) if m is not None and m > now]
+    return min(moments, default=None)
 
 
 def next_scheduled(account: Account) -> datetime | None:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from kubernetes.client.exceptions import ApiException
+
 from strongroom.api.account import Account, RotationResult, RotationStatus
 from strongroom.api.common import format_time
 from strongroom.api.grant import Grant
@@ -30,6 +32,7 @@ from strongroom.rotation.protocol import (
     Action,
     backoff,
     may_attempt,
+    next_due,
     next_scheduled,
     recover,
     rotation_reason,
@@ -60,14 +63,17 @@ class Rotator:
         if PENDING_KEY in found:
             if not may_attempt(account, now):
                 return self._retry_at(account)
-            if not self._finish_pending(account, found):
+            finished, account = self._finish_pending(account, found)
+            if not finished:
                 return self._retry_at(account)
             account = reads.get(self.kube, Account, account.namespace, account.name) or account
             found = reads.material(self.kube, account)
         reason = rotation_reason(account, grants, now)
         if reason and may_attempt(account, now):
             account = self._rotate(account, found, reason)
-        moments = [m for m in (next_scheduled(account), self._retry_at(account)) if m is not None]
+        # Only moments still ahead: one already past was just tried (or waits for the backoff), and
+        # answering it would have this Account looked at again at once, and again, until the backoff ends.
+        moments = [m for m in (next_due(account, now), self._retry_at(account)) if m is not None and m > now]
         return min(moments, default=None)
 
     def _retry_at(self, account: Account) -> datetime | None:
@@ -113,8 +119,9 @@ class Rotator:
         self._patch_secret(account, {"metadata": {"annotations": {ROTATION_ANNOTATION: None}},
                                      "data": {PENDING_KEY: None}})
 
-    def _finish_pending(self, account: Account, found: dict[str, bytes]) -> bool:
-        """Finish an interrupted rotation; True when the Secret holds no pending password any more."""
+    def _finish_pending(self, account: Account, found: dict[str, bytes]) -> tuple[bool, Account]:
+        """Finish an interrupted rotation: (True when the Secret holds no pending password any more, the
+        Account as stored after)."""
         rotation = account.spec.rotation
         old = found.get(account.spec.secret_ref.password_key, b"").decode()
         new = found[PENDING_KEY].decode()
@@ -128,15 +135,14 @@ class Rotator:
             action = recover(works) if works is not None else Action.WAIT
         if action is Action.COMMIT:
             self._commit(account, new)
-            self._succeeded(account, "an interrupted rotation was completed: the new password works on the target")
-            return True
+            return True, self._succeeded(
+                account, "an interrupted rotation was completed: the new password works on the target")
         if action is Action.ROLL_BACK:
             self._roll_back(account)
             self.log.info(f"RotationRolledBack: Account {account.namespace}/{account.name}: the target still "
                           "accepts the stored password; the pending one was dropped")
-            return True
-        self._failed(account, "a rotation is pending and the target cannot tell which password works")
-        return False
+            return True, account
+        return False, self._failed(account, "a rotation is pending and the target cannot tell which password works")
 
     def _roll_back_if_old_works(self, account: Account, old: str, new: str) -> None:
         # A failed change leaves pending in place unless the target positively still takes the old one.
@@ -153,9 +159,17 @@ class Rotator:
     # -- reporting -------------------------------------------------------------------------------
 
     def _write(self, account: Account, changes: dict[str, object]) -> Account:
-        current = (account.status.rotation.model_dump(mode="json", by_alias=True, exclude_none=True)
-                   if account.status.rotation else {})
-        return self.status.observe(account, {"rotation": {**current, **changes}})
+        try:
+            return self.status.observe(account, {"rotation": {**_rotation_of(account), **changes}})
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        # The Account changed since it was read (its spec, its other status): what was done to the
+        # password is recorded all the same, or a success would be done again and a failure lose its backoff.
+        fresh = reads.get(self.kube, Account, account.namespace, account.name)
+        if fresh is None:
+            return account
+        return self.status.observe(fresh, {"rotation": {**_rotation_of(fresh), **changes}})
 
     def _succeeded(self, account: Account, message: str) -> Account:
         now = self.clock.now()
@@ -183,6 +197,11 @@ class Rotator:
         self.log.warning(f"RotationFailed: Account {account.namespace}/{account.name}: {text}")
         self.on_result(RotationResult.FAILED)
         return stored
+
+
+def _rotation_of(account: Account) -> dict[str, object]:
+    rotation = account.status.rotation
+    return rotation.model_dump(mode="json", by_alias=True, exclude_none=True) if rotation else {}
 
 
 def _b64(value: str) -> str:

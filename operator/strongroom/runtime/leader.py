@@ -8,7 +8,8 @@ any pod that does not hold the Lease (webhook.policies, the fence). This module 
 to start and stop working.
 
 `strongroom operator failover` asks the leader to step down by annotating the Lease; the leader then
-releases it (an empty holder, so a standby takes it at its next try) and exits to start again clean.
+releases it (an empty holder, so a standby takes it at its next try), stops reconciling and stays on as
+a standby (its webhooks keep answering), trying for the Lease again only after two lease durations.
 """
 
 from __future__ import annotations
@@ -66,11 +67,15 @@ class LeaderElector:
         self.leading = asyncio.Event()
         self._renewed_at = 0.0
         self._released = False
+        self._resting_until = 0.0  # after stepping down: let a standby take the Lease first
 
     async def run(self) -> None:
-        """Try, hold and renew until deposed (raises Deposed) or asked to step down (returns)."""
+        """Try, hold and renew until deposed (raises Deposed); a step-down makes this replica a standby."""
         period = self.settings.retry_period.total_seconds()
         while True:
+            if time.monotonic() < self._resting_until:
+                await asyncio.sleep(period)
+                continue
             try:
                 held, step_down = await asyncio.to_thread(self._try)
             except Exception as error:
@@ -84,9 +89,12 @@ class LeaderElector:
                     self.leading.set()
                     self._on_change(True, f"{self.settings.identity} acquired lease {self.settings.name}")
                 if step_down is not None:
+                    self.leading.clear()
                     await asyncio.to_thread(self.release)
-                    self._on_change(False, f"{self.settings.identity} stepped down as asked ({step_down})")
-                    return
+                    self._released = False  # it may lead again later
+                    self._resting_until = time.monotonic() + 2 * self.settings.duration.total_seconds()
+                    self._on_change(False, f"{self.settings.identity} stepped down as asked ({step_down}) and "
+                                           "stays on as a standby")
             elif self.leading.is_set() and now - self._renewed_at > self.settings.renew_deadline.total_seconds():
                 self._on_change(False, f"{self.settings.identity} could not renew lease {self.settings.name} "
                                        f"within {self.settings.renew_deadline.total_seconds():.0f}s")

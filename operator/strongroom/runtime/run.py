@@ -2,7 +2,7 @@
 webhook server, on every replica), the work queue (only while leading), leader election, the
 heartbeat and the health endpoint, until told to stop or deposed.
 
-Exit codes: 0 stopped (a signal, or `operator failover` asked it to step down), 1 deposed (it could not
+Exit codes: 0 stopped (a signal), 1 deposed (it could not
 renew the Lease: it starts again as a standby), 2 bad settings.
 """
 
