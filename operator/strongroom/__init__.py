@@ -1,3 +1,3 @@
 """Strongroom: a Kubernetes operator for privileged credential access."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from strongroom.devcluster.binaries import bin_dir
-from tests.conftest import Cluster, OperatorProcess
+from tests.conftest import Cluster
+from tests.operators import InProcessOperator
 from tests.waiting import eventually
 from tests.world import World
 
@@ -44,7 +45,7 @@ def refused(done: subprocess.CompletedProcess[str], code: int, words: str) -> No
 
 
 @pytest.fixture
-def term(cluster: Cluster, make_world, operator: OperatorProcess) -> Terminal:
+def term(cluster: Cluster, make_world, operator: InProcessOperator) -> Terminal:
     return Terminal(cluster, make_world(**TWO_APPROVERS))
 
 

@@ -11,9 +11,9 @@ from kubernetes import client
 from strongroom.api.group import GROUP, VERSION
 from strongroom.codegen.rbac import VAULT_ACCESS_ROLE
 from strongroom.devcluster.sample import binding
-from strongroom.devcluster.users import OPERATOR_USER
+from strongroom.devcluster.users import OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT
 from strongroom.kube.client import apply
-from tests.conftest import OperatorProcess
+from tests.operators import InProcessOperator
 from tests.waiting import eventually
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -30,11 +30,12 @@ def test_every_example_file_is_covered() -> None:
 
 
 @pytest.fixture
-def applied(clients: dict[str, client.ApiClient], operator: OperatorProcess):
+def applied(clients: dict[str, client.ApiClient], operator: InProcessOperator):
     admin = clients["admin"]
     apply(admin, manifests(EXAMPLES / "00-namespaces-and-roles.yaml"))
-    # The examples bind the chart's ServiceAccount; the operator under test runs as its own user.
-    apply(admin, [binding("vault", "test-operator-vault-access", VAULT_ACCESS_ROLE, [("User", OPERATOR_USER)])])
+    # The examples bind the chart's ServiceAccount; the operator under test runs as the local one.
+    apply(admin, [binding("vault", "test-operator-vault-access", VAULT_ACCESS_ROLE,
+                          [("ServiceAccount", f"{OPERATOR_NAMESPACE}/{OPERATOR_SERVICE_ACCOUNT}")])])
     for name in ("10-production-database.yaml", "20-self-service.yaml"):
         apply(admin, manifests(EXAMPLES / name))
     yield admin

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
 from strongroom.cli.errors import CliError
+from strongroom.devcluster import operator_process
 from strongroom.devcluster.binaries import BinariesMissing
 from strongroom.devcluster.controlplane import DEFAULT_DIR, ClusterError, LocalCluster
+from strongroom.devcluster.install import install
 from strongroom.devcluster.users import USERS
+from strongroom.kube.client import api_client
+from strongroom.webhook.configurations import remove_configuration
 
 dir_option = click.option(
     "--dir",
@@ -65,3 +70,32 @@ def kubeconfig(directory: Path, user: str) -> None:
         click.echo(LocalCluster(directory).kubeconfig(user))
     except ClusterError as exc:
         raise CliError(str(exc)) from exc
+
+
+@cluster.command("operator")
+@dir_option
+@click.option("--replicas", default=2, show_default=True, type=click.IntRange(1, 5))
+def run_operator(directory: Path, replicas: int) -> None:
+    """Install Strongroom's API and run operator replicas here, as Pods would (Ctrl-C stops them)."""
+    local = LocalCluster(directory)
+    if local.running() is None:
+        raise CliError(f"no cluster running in {directory}; start one with: strongroom cluster up")
+    with api_client(local.kubeconfig("admin")) as admin:
+        install(admin)
+        running = []
+        try:
+            for i in range(replicas):
+                running.append(operator_process.start(local, local.logs_dir / f"operator-{i}.log"))
+                click.echo(f"replica {running[-1].name} ready (log: {running[-1].log})")
+            click.echo("see who leads: strongroom operator status --kubeconfig "
+                       f"{local.kubeconfig('admin')}; Ctrl-C stops the replicas")
+            while all(r.process.poll() is None for r in running):
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        except RuntimeError as exc:
+            raise CliError(str(exc)) from exc
+        finally:
+            for replica in running:
+                replica.stop()
+            remove_configuration(admin)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import sys
 
 import click
+import urllib3
 
 from strongroom.cli.access import COMMANDS as ACCESS_COMMANDS
 from strongroom.cli.cluster import cluster
 from strongroom.cli.demo import demo
-from strongroom.cli.errors import CliError
+from strongroom.cli.errors import EXIT_ERROR, CliError
 from strongroom.cli.exports import decrypt, export, keygen, restore
 from strongroom.cli.operator_cmd import operator_command, version
 from strongroom.cli.report import report
 from strongroom.cli.rotate import rotate
+from strongroom.cli.text import printable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,8 +51,13 @@ def main() -> None:
     except click.ClickException as exc:
         click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except CliError as exc:
-        click.echo(f"error: {exc}", err=True)
+    except CliError as exc:  # may quote the API server, which may quote what a user wrote
+        click.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(exc.exit_code)
+    except urllib3.exceptions.HTTPError as exc:
+        reason = getattr(exc, "reason", None) or exc
+        click.echo(f"error: cannot reach the API server ({printable(str(reason))}); check the kubeconfig's server",
+                   err=True)
+        sys.exit(EXIT_ERROR)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -105,10 +105,14 @@ def operator_command(  # noqa: PLR0917  (click passes every option as an argumen
     sys.exit(code)
 
 
-def _leases(session: Session, namespace: str) -> tuple[Any, list[Any]]:
+lease_option = click.option("--lease-name", default=DEFAULT_LEASE, show_default=True,
+                            help="The leader Lease (the operator's --lease-name).")
+
+
+def _leases(session: Session, namespace: str, lease: str) -> tuple[Any, list[Any]]:
     coordination = client.CoordinationV1Api(session.api)
     try:
-        leader = coordination.read_namespaced_lease(DEFAULT_LEASE, namespace)
+        leader = coordination.read_namespaced_lease(lease, namespace)
     except ApiException as exc:
         if exc.status != 404:
             raise api_error(exc, f"read the leader Lease in {namespace}") from exc
@@ -126,10 +130,11 @@ def _age(moment: datetime | None, now: datetime) -> str:
 
 @operator_command.command("status")
 @click.option("--operator-namespace", default=_namespace_default, show_default="$POD_NAMESPACE or strongroom-system")
+@lease_option
 @session_options("json", "yaml")
-def status(session: Session, operator_namespace: str) -> None:
+def status(session: Session, operator_namespace: str, lease_name: str) -> None:
     """The operator's replicas, which one leads, since when, and its last renewal."""
-    leader, members = _leases(session, operator_namespace)
+    leader, members = _leases(session, operator_namespace, lease_name)
     now = datetime.now(UTC)
     holder = leader.spec.holder_identity if leader is not None else None
     rows = []
@@ -161,20 +166,21 @@ def status(session: Session, operator_namespace: str) -> None:
 
 @operator_command.command("failover")
 @click.option("--operator-namespace", default=_namespace_default, show_default="$POD_NAMESPACE or strongroom-system")
+@lease_option
 @session_options()
-def failover(session: Session, operator_namespace: str) -> None:
+def failover(session: Session, operator_namespace: str, lease_name: str) -> None:
     """Ask the leader to step down, so that a standby takes over (for maintenance)."""
-    leader, _ = _leases(session, operator_namespace)
+    leader, _ = _leases(session, operator_namespace, lease_name)
     if leader is None or not leader.spec.holder_identity:
         raise CliError(f"no replica leads in {operator_namespace}; nothing to fail over")
     asked = f"{datetime.now(UTC).isoformat(timespec='seconds')} {session.user}"
     try:
         client.CoordinationV1Api(session.api).patch_namespaced_lease(
-            DEFAULT_LEASE, operator_namespace, {"metadata": {"annotations": {STEP_DOWN: asked}}})
+            lease_name, operator_namespace, {"metadata": {"annotations": {STEP_DOWN: asked}}})
     except ApiException as exc:
         raise api_error(exc, f"ask the leader in {operator_namespace} to step down") from exc
     recorder = EventRecorder(Kube(session.api), SystemClock())
-    recorder.post(operator_namespace, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "name": DEFAULT_LEASE,
+    recorder.post(operator_namespace, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "name": lease_name,
                                        "namespace": operator_namespace, "uid": leader.metadata.uid},
                   "FailoverRequested", f"{session.user} asked {leader.spec.holder_identity} to step down")
     recorder.close()
@@ -184,10 +190,11 @@ def failover(session: Session, operator_namespace: str) -> None:
 
 @click.command("version")
 @click.option("--operator-namespace", default=_namespace_default, show_default="$POD_NAMESPACE or strongroom-system")
+@lease_option
 @session_options("json", "yaml")
-def version(session: Session, operator_namespace: str) -> None:
+def version(session: Session, operator_namespace: str, lease_name: str) -> None:
     """This client's version, the running operators' and the installed CRDs'."""
-    _, members = _leases(session, operator_namespace)
+    _, members = _leases(session, operator_namespace, lease_name)
     extensions = client.ApiextensionsV1Api(session.api)
     crds = {}
     for kind in KINDS:

@@ -15,8 +15,8 @@ class Metrics:
         self.requests = Counter("strongroom_access_requests_total", "AccessRequests that reached a phase, by phase "
                                 "and reason (the rejection reason, or the event)", ["phase", "reason"], registry=r)
         self.approval_to_secret = Histogram(
-            "strongroom_approval_to_secret_seconds", "From the deciding approval (or the request, when none is "
-            "required) to the delivered Secret", buckets=_LATENCY, registry=r)
+            "strongroom_approval_to_secret_seconds", "From the deciding approval to the delivered Secret (requests "
+            "that need no approval are not counted)", buckets=_LATENCY, registry=r)
         self.deletion_lateness = Histogram(
             "strongroom_secret_deletion_lateness_seconds", "How long after notAfter a delivered Secret was deleted "
             "at expiry (never before it)", buckets=_LATENESS, registry=r)

@@ -21,13 +21,13 @@ from kubernetes.client.exceptions import ApiException
 from rich.console import Console
 
 from strongroom.api.group import GROUP, VERSION
-from strongroom.codegen import crds as crdgen
 from strongroom.devcluster import operator_process
 from strongroom.devcluster.controlplane import LocalCluster
+from strongroom.devcluster.install import install
 from strongroom.devcluster.sample import Sample, seed
 from strongroom.devcluster.users import OPERATOR_USER
-from strongroom.kube.client import api_client, apply
-from strongroom.webhook import configurations as webhooks
+from strongroom.kube.client import api_client
+from strongroom.webhook.configurations import remove_configuration
 
 T = TypeVar("T")
 WINDOW = "20s"
@@ -52,14 +52,15 @@ def _until(probe: Callable[[], T | None], timeout: float, what: str) -> T:
 
 @contextmanager
 def _operator(local: LocalCluster, admin: client.ApiClient) -> Iterator[Path]:
-    """`strongroom operator` under its own identity for the length of the demo."""
-    running = operator_process.start(local.kubeconfig(OPERATOR_USER), local.logs_dir / "operator.log", tied=True)
+    """Two replicas of `strongroom operator` (one leads, both answer admission) for the demo's length."""
+    replicas = [operator_process.start(local, local.logs_dir / f"operator-{i}.log", tied=True) for i in range(2)]
     try:
-        yield running.log
+        yield replicas[0].log
     finally:
-        running.stop()
-        # The configurations fail closed while no operator runs; the demo leaves the cluster usable.
-        webhooks.remove_configurations(admin)
+        for replica in replicas:
+            replica.stop()
+        # The webhook configuration fails closed while no operator runs; the demo leaves the cluster usable.
+        remove_configuration(admin)
 
 
 class Terminal:
@@ -96,7 +97,7 @@ def play(local: LocalCluster, console: Console) -> None:
     with api_client(local.kubeconfig("admin")) as admin, api_client(local.kubeconfig("alice")) as alice:
         say("[bold]1. admin[/] installs the API and vaults the production database password in Safe prod-db "
             "(members: group dev; approvers: group sre-leads; 2 approvals; at most 1h)")
-        apply(admin, [yaml.safe_load(text) for text in crdgen.render_all().values()])
+        install(admin)
         _until(lambda: client.CustomObjectsApi(admin).list_cluster_custom_object(
             GROUP, VERSION, "safes") is not None, 30, "the CRDs being served")
         sample: Sample = seed(admin, "vault", "team-alice", f"demo-{secrets.token_hex(8)}", {
@@ -107,7 +108,7 @@ def play(local: LocalCluster, console: Console) -> None:
                        "allowedNamespaces": {"names": ["team-alice"]}},
         })
         with _operator(local, admin) as log:
-            say(f"   the operator runs as {OPERATOR_USER} (log: {log})")
+            say(f"   two operator replicas run as {OPERATOR_USER}, one leading (log: {log})")
             term = Terminal(local, console, sample.team)
             name = f"fix-index-{secrets.token_hex(2)}"
             account = f"{sample.vault}/{sample.account}"

@@ -187,6 +187,8 @@ async def serve(op: Operator, files: ServingFiles, stop: asyncio.Event | None = 
     host, _, port = options.webhook.listen.rpartition(":")
     runner = await health.serve(options.health_listen, ctx.metrics.registry, op.synced.is_set,
                                 ("127.0.0.1" if host in ("", "0.0.0.0") else host, int(port)))
+    if not op.synced.is_set():  # /healthz answers while the first listing runs; /readyz once it is done
+        await asyncio.to_thread(fill_caches, op)
     leading = op.elector.leading if op.elector is not None else asyncio.Event()
     if op.elector is None:
         leading.set()
@@ -253,7 +255,6 @@ def _beat(kube: Kube, body: dict[str, Any]) -> None:
 def run(options: RunOptions) -> int:
     log = configure()
     op = build(options, log=log)
-    fill_caches(op)
     with tempfile.TemporaryDirectory(prefix="strongroom-webhook-") as scratch:
         files = serving_files(op, Path(scratch))
         return asyncio.run(serve(op, files))
