@@ -24,7 +24,7 @@ from strongroom.webhook.configurations import remove_configuration
 from tests.operators import InProcessOperator
 from tests.postgres import PostgresServer, start_server
 from tests.waiting import eventually
-from tests.world import World, build_world
+from tests.world import World, build_world, policies_enforced
 
 
 @dataclass
@@ -71,6 +71,7 @@ def crds(cluster: Cluster, clients: dict[str, client.ApiClient]) -> list[dict]:
     manifests = install.crds()
     for manifest in manifests:
         eventually(lambda name=manifest["metadata"]["name"]: established(name), what="Established")
+    eventually(lambda: policies_enforced(clients["admin"]), what="the admission policies enforced")
     return manifests
 
 

@@ -83,13 +83,14 @@ class InProcessOperator:
         """Move the operator's clock ahead; what falls due runs at once."""
         self.clock.advance(by)
 
-    def settle(self, quiet: float = 0.3, timeout: float = 20) -> None:
-        """Wait until the operator has nothing to do: no work queued or running and no deadline due,
-        for `quiet` seconds (watch events of its own writes come back meanwhile)."""
+    def settle(self, quiet: float = 0.3, timeout: float = 20, horizon: timedelta = timedelta(seconds=5)) -> None:
+        """Wait until the operator has nothing to do: no work queued or running, no deadline due within
+        `horizon` (a Safe's counts are written a moment after they change), and every Event posted, for
+        `quiet` seconds (watch events of its own writes come back meanwhile)."""
         deadline = time.monotonic() + timeout
         calm_since: float | None = None
         while time.monotonic() < deadline:
-            if self.op.manager.idle():
+            if self.op.manager.idle(within=horizon) and not self.ctx.recorder.pending():
                 calm_since = calm_since or time.monotonic()
                 if time.monotonic() - calm_since >= quiet:
                     return

@@ -113,3 +113,18 @@ def build_world(clients: dict[str, client.ApiClient], safe_spec: dict[str, Any] 
             except ApiException as exc:
                 if exc.status != 404:  # a test may have deleted it itself
                     raise
+
+
+def policies_enforced(admin: client.ApiClient) -> bool:
+    """The API server has loaded the admission policies (a moment after they are created): a Grant for a
+    request, offered by anyone but the operator, is refused by one of them."""
+    probe = {"apiVersion": "strongroom.dev/v1alpha1", "kind": "Grant", "metadata": {"generateName": "probe-"},
+             "spec": {"account": {"namespace": "x", "name": "x"}, "subject": {"user": "x"},
+                      "notBefore": "2030-01-01T00:00:00Z", "notAfter": "2030-01-01T01:00:00Z", "secretName": "x",
+                      "source": {"accessRequest": "x"}}}
+    try:
+        client.CustomObjectsApi(admin).create_namespaced_custom_object("strongroom.dev", "v1alpha1", "default",
+                                                                      "grants", probe, dry_run="All")
+    except ApiException as refused:
+        return "ValidatingAdmissionPolicy" in (refused.body or "")
+    return False

@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 from strongroom.api.group import API_VERSION, GROUP, VERSION
 from strongroom.devcluster import install
 from tests.waiting import eventually
+from tests.world import policies_enforced
 
 SAFE = {
     "apiVersion": API_VERSION, "kind": "Safe", "metadata": {"name": "prod-db"},
@@ -130,22 +131,11 @@ def test_the_api_server_keeps_terminal_phases_and_recorded_times(
 def without_identity_policy(admin: client.ApiClient) -> Iterator[None]:
     install.remove_identity_policy(admin)
     try:
-        eventually(lambda: _identity_policy_gone(admin), what="the identity policy no longer enforced")
+        eventually(lambda: not policies_enforced(admin), what="the identity policy no longer enforced")
         yield
     finally:
         install.install(admin, webhooks=False)
-
-
-def _identity_policy_gone(admin: client.ApiClient) -> bool:
-    try:
-        client.CustomObjectsApi(admin).create_namespaced_custom_object(
-            GROUP, VERSION, "default", "grants",
-            {**GRANT, "spec": {**GRANT["spec"], "source": {"accessRequest": "x"}}}, dry_run="All")
-    except ApiException as refused:
-        if "ValidatingAdmissionPolicy" in (refused.body or ""):
-            return False
-        raise
-    return True
+        eventually(lambda: policies_enforced(admin), what="the identity policy enforced again")
 
 
 def _terminal_phases_and_recorded_times(api: client.CustomObjectsApi, namespace: str) -> None:

@@ -13,7 +13,7 @@ from psycopg import sql
 from strongroom.api.common import format_time
 from strongroom.devcluster.sample import SECRET
 from strongroom.rotation.protocol import PENDING_KEY
-from tests.controllers.helpers import secret, when
+from tests.controllers.helpers import reaches, secret, when
 from tests.postgres import SUPERUSER, PostgresServer
 from tests.waiting import eventually
 from tests.world import World
@@ -86,6 +86,12 @@ def events_of(world: World, reason: str | None = None) -> list[str]:
 
 def events_text(world: World) -> str:
     return "\n".join(events_of(world))
+
+
+def release(world: World, user: str, name: str) -> None:
+    """`user` releases request `name`; returns once it is Released."""
+    world.patch(user, "AccessRequest", name, {"spec": {"release": True}})
+    reaches(world, name, "Released")
 
 
 def delivered(world: World, secret_name: str, user: str) -> tuple[str, dict[str, str]]:

@@ -14,6 +14,7 @@ from tests.rotation.helpers import (
     delivered,
     events_of,
     last_rotated,
+    release,
     request_rotation,
     rotated_from,
     rotation_status,
@@ -23,11 +24,6 @@ from tests.rotation.helpers import (
 )
 from tests.waiting import eventually
 from tests.world import World
-
-
-def release(world: World, user: str, name: str) -> None:
-    world.patch(user, "AccessRequest", name, {"spec": {"release": True}})
-    reaches(world, name, "Released")
 
 
 def test_exclusive_checkout_with_rotate_on_release_gives_each_holder_a_fresh_password(

@@ -124,9 +124,10 @@ class Manager:
         with self._guard:
             return self._state.deadlines.get(key)
 
-    def idle(self) -> bool:
-        """Nothing queued or running, and no deadline due: the state only changes by new events or time."""
-        now = self._clock.now()
+    def idle(self, within: timedelta = timedelta(0)) -> bool:
+        """Nothing queued or running, and no deadline due (or due `within` from now): the state only
+        changes by new events or time."""
+        now = self._clock.now() + within
         with self._guard:
             state = self._state
             return not (state.queued or state.active or state.dirty) and all(

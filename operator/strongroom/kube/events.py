@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from strongroom.api.common import Resource, format_time
@@ -31,6 +33,8 @@ class EventRecorder:
         self._kube = kube
         self._clock = clock
         self._poster = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strongroom-events")
+        self._queued = 0
+        self._count = threading.Lock()
 
     def record(self, obj: Resource, reason: str, message: str, warning: bool = False) -> None:
         """Post one Event on `obj`. Best effort: an Event that cannot be written never blocks a transition."""
@@ -51,11 +55,21 @@ class EventRecorder:
             "lastTimestamp": now,
             "count": 1,
         }
+        with self._count:
+            self._queued += 1
         self._poster.submit(self._post, namespace, body)
 
+    def pending(self) -> int:
+        """Events not posted yet."""
+        return self._queued
+
     def _post(self, namespace: str, body: dict[str, Any]) -> None:
-        with contextlib.suppress(ApiException, OSError):  # Events are a courtesy; status and history are the record
-            self._kube.create(core_path("events", namespace), body)
+        try:  # Events are a courtesy; status and history are the record
+            with contextlib.suppress(ApiException, OSError, urllib3.exceptions.HTTPError):
+                self._kube.create(core_path("events", namespace), body)
+        finally:
+            with self._count:
+                self._queued -= 1
 
     def close(self) -> None:
         self._poster.shutdown(wait=True)

@@ -46,12 +46,11 @@ def _join(base: str, name: str, sub: str = "") -> str:
 
 
 def _resource(path: str) -> str:
-    """`secrets`, `grants/status`: what a path names, for counting."""
+    """`secrets`, `grants/status`, `namespaces`: what a path names, for counting."""
     parts = [p for p in path.split("?", maxsplit=1)[0].split("/") if p]
-    if "namespaces" in parts:
-        parts = parts[parts.index("namespaces") + 2:]
-    elif parts and parts[0] in ("api", "apis"):
-        parts = parts[2:] if parts[0] == "api" else parts[3:]
+    parts = parts[2:] if parts[:1] == ["api"] else parts[3:]  # past /api/v1 or /apis/group/version
+    if parts[:1] == ["namespaces"] and len(parts) > 2:
+        parts = parts[2:]  # a namespaced resource, past namespaces/<name>
     return parts[0] + (f"/{parts[2]}" if len(parts) > 2 else "") if parts else "?"
 
 
