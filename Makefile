@@ -19,6 +19,7 @@ lint: $(INSTALLED)
 crds: $(INSTALLED)
 	$(BIN)/python -m strongroom.codegen.crds
 	$(BIN)/python -m strongroom.codegen.chart
+	$(BIN)/python -m strongroom.codegen.docs
 
 down: $(INSTALLED)
 	$(BIN)/strongroom cluster down
