@@ -10,9 +10,10 @@ COPY operator ./operator
 RUN python -m venv /opt/strongroom \
  && /opt/strongroom/bin/pip install --upgrade pip \
  && /opt/strongroom/bin/pip install . \
- && /opt/strongroom/bin/pip uninstall --yes pip
+ && /opt/strongroom/bin/pip uninstall --yes pip \
+ && rm -rf /opt/strongroom/lib/python3.11/site-packages/strongroom/devcluster
 
-# Stage 2: the same base, the virtualenv only; no compiler, no pip, no sources.
+# Stage 2: the same base, the virtualenv only; no compiler, no pip, no sources, no local control plane.
 FROM python:3.11-slim
 ENV PATH=/opt/strongroom/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -10,7 +10,7 @@ from kubernetes import client
 
 from strongroom.api.accessrequest import AccessRequest
 from strongroom.devcluster.users import LEASE_NAME, OPERATOR_NAMESPACE
-from strongroom.identity.keys import KEY_SECRET
+from strongroom.identity.sealing_key import KEY_SECRET
 from strongroom.identity.signing import verify_requester, verify_review
 from tests.operators import InProcessOperator
 from tests.waiting import eventually

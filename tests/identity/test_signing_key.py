@@ -11,7 +11,7 @@ from kubernetes.client.exceptions import ApiException
 
 from strongroom.devcluster.operator_process import Replica
 from strongroom.devcluster.users import OPERATOR_NAMESPACE
-from strongroom.identity.keys import KEY_SECRET, ensure_signing_key
+from strongroom.identity.sealing_key import KEY_SECRET, ensure_signing_key
 from strongroom.kube.client import api_client
 from strongroom.kube.rest import Kube
 

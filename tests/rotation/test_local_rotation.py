@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from kubernetes import client
+
 from strongroom.rotation.protocol import PENDING_KEY
 from tests.controllers.helpers import active, reaches, secret
 from tests.operators import InProcessOperator
 from tests.rotation.helpers import (
+    account,
     assert_nowhere,
     delivered,
     events_of,
@@ -123,3 +126,21 @@ def test_a_requested_at_ahead_of_the_operators_clock_rotates_once_when_it_comes(
     rotated_at = last_rotated(world)
     assert rotated_at is not None and rotated_at >= asked
     assert len(events_of(world, "Rotated")) == 1
+
+
+def test_an_account_in_a_vault_the_operator_may_not_read_is_not_rotated_and_says_why(
+    operator: InProcessOperator, world: World
+) -> None:
+    rbac = client.RbacAuthorizationV1Api(world.clients["admin"])
+    rbac.delete_namespaced_role_binding("strongroom-operator-vault-access", world.vault)
+    request_rotation(world, operator.clock.now())
+
+    def ready() -> dict:
+        conditions = (account(world).get("status") or {}).get("conditions") or []
+        return next((c for c in conditions if c["type"] == "Ready" and c["status"] == "False"), {})
+
+    refused = eventually(ready, what="Ready false")
+    assert "strongroom-vault-access" in refused["message"]
+    operator.settle()
+    assert vaulted(world) == {"password": world.password, "sslmode": "require"}
+    assert not rotation_status(world)

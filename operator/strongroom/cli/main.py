@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import click
 import urllib3
 
 from strongroom.cli.access import COMMANDS as ACCESS_COMMANDS
-from strongroom.cli.cluster import cluster
-from strongroom.cli.demo import demo
 from strongroom.cli.errors import EXIT_ERROR, CliError
 from strongroom.cli.exports import decrypt, export, keygen, restore
 from strongroom.cli.operator_cmd import operator_command, version
@@ -24,10 +23,8 @@ def cli() -> None:
     """Strongroom: privileged credential access for Kubernetes."""
 
 
-cli.add_command(cluster)
 cli.add_command(operator_command)
 cli.add_command(version)
-cli.add_command(demo)
 cli.add_command(keygen)
 cli.add_command(export)
 cli.add_command(decrypt)
@@ -36,6 +33,20 @@ cli.add_command(report)
 for command in ACCESS_COMMANDS:
     cli.add_command(command)
 cli.add_command(rotate)
+
+
+def _development_commands() -> list[click.Command]:
+    """`cluster` and `demo`, where this installation has the local control plane (the image has not)."""
+    if importlib.util.find_spec("strongroom.devcluster") is None:
+        return []
+    from strongroom.cli.cluster import cluster  # noqa: PLC0415  (only where devcluster is installed)
+    from strongroom.cli.demo import demo  # noqa: PLC0415
+
+    return [cluster, demo]
+
+
+for command in _development_commands():
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -29,11 +29,18 @@ from strongroom.kube.reads import CredentialUnreadable
 from strongroom.kube.rest import core_path, group_path
 from strongroom.policy.checkout import counts_grants
 from strongroom.policy.decision import Decision
-from strongroom.policy.delivery import GRANT_UID_LABEL, MaterialMissing, delivered_secret, read_binding, read_role
+from strongroom.policy.delivery import (
+    GRANT_UID_LABEL,
+    PENDING_KEY,
+    MaterialMissing,
+    delivered_secret,
+    read_binding,
+    read_role,
+)
 from strongroom.policy.direct_grants import by_name_only, check_direct_grant
 from strongroom.policy.request_decision import eligibility_lost
 from strongroom.rotation import dynamic, passwords
-from strongroom.rotation.protocol import PENDING_KEY, delivery_held
+from strongroom.rotation.protocol import delivery_held
 from strongroom.rotation.providers.base import TargetUnavailable
 from strongroom.rotation.target import management_target
 

@@ -20,7 +20,6 @@ from strongroom.api.account import Account, AccountType
 from strongroom.api.common import format_time
 from strongroom.api.grant import Grant
 from strongroom.api.group import API_VERSION
-from strongroom.rotation.protocol import PENDING_KEY
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 GRANT_LABEL = "strongroom.dev/grant"
@@ -39,6 +38,8 @@ USERNAME, PASSWORD = "username", "password"  # the keys kubernetes.io/basic-auth
 # ssh and kubernetes-serviceaccount material may be a key or a token alone (then the Secret is Opaque).
 PASSWORD_TYPES = frozenset({AccountType.GENERIC, AccountType.POSTGRESQL})
 
+# Where a rotation keeps the password it is about to set (rotation.protocol): never delivered.
+PENDING_KEY = "strongroom.dev-pending-password"
 SECRET_SUFFIX = "-credential"
 MAX_NAME = 253  # a DNS-1123 subdomain
 MAX_LABEL_VALUE = 63

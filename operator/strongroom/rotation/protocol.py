@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from strongroom.api.account import Account
 from strongroom.api.grant import Grant
 from strongroom.api.phases import GrantPhase, is_terminal
+from strongroom.policy.delivery import PENDING_KEY
 from strongroom.policy.durations import parse_duration
 
-PENDING_KEY = "strongroom.dev-pending-password"
 ROTATION_ANNOTATION = "strongroom.dev/pending-rotation"  # the id and time of the pending rotation
 STEPS = ("pending-recorded", "target-set", "committed")
 MAX_BACKOFF = timedelta(minutes=10)
@@ -128,3 +128,8 @@ def may_attempt(account: Account, now: datetime) -> bool:
     if status is None or status.last_attempt is None or not status.failures:
         return True
     return now >= status.last_attempt + backoff(status.failures)
+
+
+__all__ = ["PENDING_KEY", "ROTATION_ANNOTATION", "STEPS", "Action", "Works", "backoff", "delivery_held",
+           "due_on_release", "live_holders", "may_attempt", "next_due", "next_scheduled", "owed_on_release", "recover",
+           "requested", "rotation_reason"]

@@ -36,8 +36,8 @@ from strongroom.controllers.context import Context, Identity, Settings, key_of
 from strongroom.controllers.dependents import remember_written
 from strongroom.controllers.manager import Manager
 from strongroom.controllers.metrics import Metrics
-from strongroom.identity.keys import ensure_signing_key
 from strongroom.identity.ledger import SealLedger
+from strongroom.identity.sealing_key import ensure_signing_key
 from strongroom.kube.client import api_client, whoami
 from strongroom.kube.clock import Clock, SystemClock
 from strongroom.kube.events import EventRecorder
