@@ -184,6 +184,8 @@ def _deliver(ctx: Context, grant: Grant, account: Account, safe: Safe) -> bool:
             password = ""
             body = delivered_secret(grant, account, material, safe.name, grant.uid)
     except (MaterialMissing, CredentialUnreadable, ValueError) as missing:
+        if getattr(missing, "transient", False):
+            raise  # a refusal may be an API server still starting: tried again, nothing decided on it
         _end(ctx, grant, GrantPhase.REVOKED, "CredentialUnavailable", str(missing))
         return False
     written = _create_secret(ctx, grant, body)

@@ -1,12 +1,14 @@
 """Admission webhooks: gather the facts, let `identity.stamping` decide, answer. Every replica serves
 them, leader or not, from its own watch-fed cache: no API call on a requester's or approver's write,
-except the SubjectAccessReview a release by someone else, or a direct Grant, needs.
+except the SubjectAccessReview a release by someone else, or a direct Grant, needs. They run on the
+event loop (no hop to a thread) unless they ask the API server.
 
 Each handler id is the URL path its webhook configuration entry calls (see webhook.configurations).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -48,7 +50,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
 
     @kopf.on.mutate(GROUP, VERSION, "accessrequests", id=STAMP_REQUESTER.id, operations=["CREATE"],
                     registry=registry)
-    def stamp_request_requester(spec: kopf.Spec, namespace: str, userinfo: dict[str, Any], patch: kopf.Patch,
+    async def stamp_request_requester(spec: kopf.Spec, namespace: str, userinfo: dict[str, Any], patch: kopf.Patch,
                                 **_: Any) -> None:
         def decide() -> None:
             patch.spec.update(stamp_requester(key, namespace, dict(spec), Caller.from_userinfo(userinfo),
@@ -57,7 +59,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
 
     @kopf.on.mutate(GROUP, VERSION, "accessrequests", id=STAMP_RELEASE.id, operations=["UPDATE"],
                     registry=registry)
-    def stamp_request_release(old: dict[str, Any], new: dict[str, Any], namespace: str, userinfo: dict[str, Any],
+    async def stamp_request_release(old: dict[str, Any], new: dict[str, Any], namespace: str, userinfo: dict[str, Any],
                               patch: kopf.Patch, **_: Any) -> None:
         caller = Caller.from_userinfo(userinfo)
         old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
@@ -70,12 +72,12 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
                 may_release=lambda: authz.may_release(ctx.kube, caller.user, userinfo.get("groups") or [], namespace),
                 now=ctx.clock.now())
             patch.spec.update(stamped)
-        _answer(ctx, STAMP_RELEASE.id, decide)
+        await asyncio.to_thread(_answer, ctx, STAMP_RELEASE.id, decide)  # it may ask the API server
 
     @kopf.on.mutate(GROUP, VERSION, "accessrequests", id=STAMP_REVIEW.id, subresource="status",
                     operations=["UPDATE"], registry=registry)
-    def stamp_request_review(old: dict[str, Any], new: dict[str, Any], userinfo: dict[str, Any], patch: kopf.Patch,
-                             **_: Any) -> None:
+    async def stamp_request_review(old: dict[str, Any], new: dict[str, Any], userinfo: dict[str, Any],
+                                   patch: kopf.Patch, **_: Any) -> None:
         request = AccessRequest.from_object(old)
         ref = request.spec.account
         _, safe = ctx.cache.account_and_safe(ref.namespace, ref.name)
@@ -88,7 +90,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
         _answer(ctx, STAMP_REVIEW.id, decide)
 
     @kopf.on.mutate(GROUP, VERSION, "grants", id=STAMP_ISSUER.id, operations=["CREATE"], registry=registry)
-    def stamp_grant_issuer(spec: kopf.Spec, namespace: str, userinfo: dict[str, Any], patch: kopf.Patch,
+    async def stamp_grant_issuer(spec: kopf.Spec, namespace: str, userinfo: dict[str, Any], patch: kopf.Patch,
                            **_: Any) -> None:
         caller = Caller.from_userinfo(userinfo)
         account_ref = dict(spec.get("account") or {})
@@ -102,4 +104,4 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
         def decide() -> None:
             patch.spec.update(stamp_issuer(key, namespace, dict(spec), caller, may_grant=may_grant,
                                            now=ctx.clock.now()))
-        _answer(ctx, STAMP_ISSUER.id, decide)
+        await asyncio.to_thread(_answer, ctx, STAMP_ISSUER.id, decide)  # it asks the API server

@@ -20,7 +20,13 @@ R = TypeVar("R", bound=Resource)
 
 
 class CredentialUnreadable(Exception):
-    """The Account's Secret is missing or the operator may not read it; the message says which."""
+    """The Account's Secret is missing or the operator may not read it; the message says which.
+    `transient`: the API server refused (403), which it also does for a moment while it starts: worth
+    trying again before anything is decided on it."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def get(kube: Kube, kind: type[R], namespace: str, name: str) -> R | None:
@@ -66,7 +72,7 @@ def material(kube: Kube, account: Account, secret_name: str | None = None) -> di
         if exc.status == 403:
             raise CredentialUnreadable(
                 f"the operator may not read secrets in namespace {account.namespace}; bind the ClusterRole "
-                "strongroom-vault-access there") from None
+                "strongroom-vault-access there", transient=True) from None
         raise
     if secret is None:
         raise CredentialUnreadable(f"secret {name} of account {account.name} does not exist")

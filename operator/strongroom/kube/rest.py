@@ -125,7 +125,8 @@ def is_transient(error: BaseException) -> bool:
     among them: a restarting API server refuses until its RBAC cache is filled."""
     if isinstance(error, ApiException):
         return error.status in TRANSIENT_CODES
-    return isinstance(error, urllib3.exceptions.HTTPError | OSError | TimeoutError)
+    return getattr(error, "transient", False) or isinstance(error, urllib3.exceptions.HTTPError | OSError |
+                                                                   TimeoutError)
 
 
 def absent_is_none(read: Callable[[], Any]) -> Any:
