@@ -19,12 +19,12 @@ from strongroom.devcluster.operator_process import LocalOperator
 from strongroom.devcluster.operator_process import start as start_local_operator
 from strongroom.devcluster.users import LEASE_NAME, OPERATOR_NAMESPACE, USER_NAMES
 from strongroom.kube.client import api_client, apply
-from strongroom.runtime.leader import leader_lease
+from strongroom.runtime.leader import leader_fence
 from strongroom.webhook.configurations import remove_configuration
 from tests.operators import InProcessOperator
 from tests.postgres import PostgresServer, start_server
 from tests.waiting import eventually
-from tests.world import World, build_world, policies_enforced
+from tests.world import World, build_world, policies_enforced, webhooks_in_effect
 
 
 @dataclass
@@ -92,20 +92,24 @@ def namespace(clients: dict[str, client.ApiClient]) -> Iterator[str]:
 
 
 def reset_lease(admin: client.ApiClient) -> None:
-    """Hand the leader Lease back to nobody (a killed replica would otherwise hold it until it expires)."""
+    """Hand the leader Lease and the fence back to nobody (a killed replica would otherwise hold them
+    until its lease expires)."""
     with contextlib.suppress(ApiException):
         client.CoordinationV1Api(admin).delete_namespaced_lease(LEASE_NAME, OPERATOR_NAMESPACE)
-    apply(admin, [leader_lease(LEASE_NAME, OPERATOR_NAMESPACE)])
+    apply(admin, [leader_fence(LEASE_NAME, OPERATOR_NAMESPACE)])
 
 
 @contextlib.contextmanager
 def webhooks_installed(admin: client.ApiClient) -> Iterator[None]:
     """The webhook configuration, for as long as operators run (without one answering, it refuses)."""
     apply(admin, [install.webhook_configuration()])
+    # The API server takes a moment to call, or to stop calling, webhooks after their configuration changes.
+    eventually(lambda: webhooks_in_effect(admin), what="the webhooks called")
     try:
         yield
     finally:
         remove_configuration(admin)
+        eventually(lambda: not webhooks_in_effect(admin), what="the webhooks no longer called")
         reset_lease(admin)
 
 

@@ -128,3 +128,16 @@ def policies_enforced(admin: client.ApiClient) -> bool:
     except ApiException as refused:
         return "ValidatingAdmissionPolicy" in (refused.body or "")
     return False
+
+
+def webhooks_in_effect(admin: client.ApiClient) -> bool:
+    """The API server calls Strongroom's webhooks (it stops, or starts, a moment after the configuration
+    changes): a new AccessRequest comes back sealed."""
+    probe = {"apiVersion": "strongroom.dev/v1alpha1", "kind": "AccessRequest", "metadata": {"generateName": "probe-"},
+             "spec": {"account": {"namespace": "x", "name": "x"}}}
+    try:
+        made = client.CustomObjectsApi(admin).create_namespaced_custom_object(
+            "strongroom.dev", "v1alpha1", "default", "accessrequests", probe, dry_run="All")
+    except ApiException as refused:
+        return "webhook" in (refused.body or "")
+    return bool(made["spec"].get("requesterSignature"))

@@ -306,3 +306,10 @@ def test_an_object_of_another_version_or_kind_is_refused() -> None:
 def test_objects_built_in_code_carry_api_version_and_kind() -> None:
     grant = Grant.model_validate({"spec": GRANT["spec"]})
     assert grant.to_object() == {"apiVersion": "strongroom.dev/v1alpha1", "kind": "Grant", "spec": GRANT["spec"]}
+
+
+def test_the_leader_fence_is_the_operators_own_kind_without_status_or_category() -> None:
+    crd = yaml.safe_load(RENDERED["leaderfences.strongroom.dev.yaml"])
+    [version] = crd["spec"]["versions"]
+    assert "subresources" not in version and crd["spec"]["names"]["categories"] == []
+    assert set(version["schema"]["openAPIV3Schema"]["properties"]) == {"apiVersion", "kind", "metadata", "spec"}

@@ -64,8 +64,10 @@ def refusal(api: client.CustomObjectsApi, namespace: str, obj: dict[str, Any]) -
 
 def test_every_kind_is_established_and_listed_under_the_strongroom_category(crds: list[dict]) -> None:
     names = {crd["metadata"]["name"] for crd in crds}
-    assert names == {f"{plural}.{GROUP}" for plural in ("safes", "accounts", "accessrequests", "grants")}
-    assert all("strongroom" in crd["spec"]["names"]["categories"] for crd in crds)
+    assert names == {f"{plural}.{GROUP}" for plural in ("safes", "accounts", "accessrequests", "grants",
+                                                                     "leaderfences")}
+    assert all("strongroom" in crd["spec"]["names"]["categories"] for crd in crds
+               if crd["spec"]["names"]["kind"] != "LeaderFence")
 
 
 def test_well_formed_objects_of_every_kind_are_accepted(

@@ -18,7 +18,7 @@ from strongroom.codegen import chart as chartgen
 from strongroom.codegen import crds as crdgen
 from strongroom.codegen import rbac
 from strongroom.policy.durations import parse_duration
-from strongroom.runtime.leader import LeaseSettings, leader_lease
+from strongroom.runtime.leader import LeaseSettings, leader_fence
 from strongroom.webhook import configurations as webhooks
 from strongroom.webhook import policies
 from tests.chart.helm import CHART, Tools, of_kind
@@ -89,7 +89,7 @@ def test_check_mode_names_drifted_files_and_writing_fixes_them(tmp_path: Path, c
     assert chartgen.main(["--chart", str(tmp_path), "--check"]) == 1
     err = capsys.readouterr().err
     for generated in ("templates/clusterroles.yaml", "templates/webhookconfigurations.yaml",
-                      "templates/admissionpolicies.yaml", "templates/lease.yaml"):
+                      "templates/admissionpolicies.yaml", "templates/leaderfence.yaml"):
         assert generated in err
     assert chartgen.main(["--chart", str(tmp_path)]) == 0
     (tmp_path / "crds" / "widgets.strongroom.dev.yaml").write_text("left over")
@@ -141,10 +141,10 @@ def test_the_admission_policies_are_policies_py_for_the_release(tools: Tools) ->
     assert not [d for d in docs if d["kind"] == "ValidatingWebhookConfiguration"]
 
 
-def test_the_leader_lease_is_installed_where_the_operator_and_the_fence_look(tools: Tools) -> None:
+def test_the_leader_fence_is_installed_where_the_operator_and_the_fence_policy_look(tools: Tools) -> None:
     docs = tools.template({"leaderElection": {"leaseName": "acme-leader"}}, "acme", "vaults")
-    lease = without_helm_labels(the(docs, "Lease"))
-    assert lease == leader_lease("acme-leader", "vaults")
+    fence = without_helm_labels(the(docs, "LeaderFence"))
+    assert fence == {**leader_fence("acme-leader", "vaults"), "spec": {}}, "no holder: an upgrade never unseats one"
     params = operator_params(container_of(docs))
     assert (params["lease_name"], params["operator_namespace"]) == ("acme-leader", "vaults")
 

@@ -78,6 +78,13 @@ def assert_least_privilege(admin: client.ApiClient, namespace: str, service_acco
     assert not may(admin, user, groups, "create", "serviceaccounts/token", namespace=namespace)
 
 
+def fence_holder(admin: client.ApiClient, namespace: str) -> str:
+    """Whom the chart's LeaderFence names (the replica the API server lets write)."""
+    fence = client.CustomObjectsApi(admin).get_namespaced_custom_object(
+        "strongroom.dev", "v1alpha1", namespace, "leaderfences", "strongroom-operator")
+    return str((fence.get("spec") or {}).get("holder") or "")
+
+
 @contextlib.contextmanager
 def cluster_singletons_left_to_the_chart(admin: client.ApiClient) -> Iterator[None]:
     """The admission policies and the webhook configuration exist once per cluster: the chart installs
@@ -150,7 +157,7 @@ def test_the_chart_installs_two_replicas_that_run_a_lifecycle_with_no_more_right
             deployment = apps.read_namespaced_deployment(f"{release}-strongroom-operator", namespace)
             assert deployment.spec.replicas == 2 and deployment.spec.strategy.type == "RollingUpdate"
             assert policy.list_namespaced_pod_disruption_budget(namespace).items
-            assert client.CoordinationV1Api(admin).read_namespaced_lease("strongroom-operator", namespace)
+            assert not fence_holder(admin, namespace), "nobody leads before a replica runs"
             def two_pods() -> list[client.V1Pod] | None:
                 found = client.CoreV1Api(admin).list_namespaced_pod(namespace).items
                 return found if len(found) == 2 else None
@@ -175,6 +182,7 @@ def test_the_chart_installs_two_replicas_that_run_a_lifecycle_with_no_more_right
                 assert world.password not in log.read_text()
             leader = client.CoordinationV1Api(admin).read_namespaced_lease("strongroom-operator", namespace)
             assert leader.spec.holder_identity in {pod.metadata.name for pod in pods}
+            assert fence_holder(admin, namespace) == leader.spec.holder_identity
             mutating = client.AdmissionregistrationV1Api(admin).read_mutating_webhook_configuration(
                 MUTATING_CONFIGURATION)
             assert mutating.metadata.labels["app.kubernetes.io/managed-by"] == "Helm"

@@ -30,6 +30,8 @@ from tests.rotation.helpers import (
 from tests.waiting import eventually
 from tests.world import World
 
+NOW = timedelta(0)  # settle(horizon=NOW): nothing due now; deadlines a moment away (a backoff) are not waited for
+
 
 def test_after_release_the_old_password_no_longer_logs_in_and_the_new_one_does(
     operator: InProcessOperator, make_world, postgres: PostgresServer
@@ -76,20 +78,20 @@ def test_scheduled_rotation_happens_on_time(operator: InProcessOperator, world: 
     role = on_postgres(world, postgres, {"schedule": "24h"})
     created = when(world.get("Account", world.account, namespace=world.vault)["metadata"]["creationTimestamp"])
     due = created + timedelta(hours=24)
-    operator.advance(due - operator.clock.now() - timedelta(seconds=3))
+    operator.advance(due - operator.clock.now() - timedelta(minutes=1))
     operator.settle()
     assert settled_password(world) == world.password, "rotated before the schedule"
-    operator.advance(timedelta(seconds=3))
+    operator.advance(timedelta(minutes=1))
     passed = operator.clock.now()
     first = rotated_from(world, world.password)
     first_at = last_rotated(world)
     assert first_at is not None and due <= first_at < passed + timedelta(seconds=2), "not at once when due"
     scheduled = when(rotation_status(world)["nextScheduled"])
     assert scheduled == first_at + timedelta(hours=24)
-    operator.advance(scheduled - operator.clock.now() - timedelta(seconds=3))
+    operator.advance(scheduled - operator.clock.now() - timedelta(minutes=1))
     operator.settle()
     assert settled_password(world) == first, "rotated before the schedule"
-    operator.advance(timedelta(seconds=3))
+    operator.advance(timedelta(minutes=1))
     passed = operator.clock.now()
     second = rotated_from(world, first)
     second_at = last_rotated(world)
@@ -117,7 +119,8 @@ def test_a_rotation_with_the_server_stopped_backs_off_keeps_the_old_password_and
         eventually(lambda: events_of(world, "RotationFailed"), what="a RotationFailed Event")
         operator.advance(timedelta(seconds=2))  # the first backoff: 2 s
         eventually(lambda: rotation_status(world).get("failures") == 2, what="retried after the backoff")
-        operator.settle()  # the second backoff is 4 s: nothing is tried meanwhile
+        operator.advance(timedelta(seconds=2))  # half the second backoff (4 s): nothing is tried meanwhile
+        operator.settle(horizon=NOW)
         again = rotation_status(world)
         assert again["failures"] == 2 and when(again["lastAttempt"]) - first_attempt >= timedelta(seconds=2)
         assert vaulted(world)["password"] == world.password
@@ -139,7 +142,7 @@ def test_a_rotation_the_server_refuses_is_rolled_back_and_tried_again_only_after
     world.core("admin").patch_namespaced_secret(MANAGEMENT_SECRET, world.vault, management)
     operator.advance(timedelta(hours=1))
     eventually(lambda: rotation_status(world).get("failures") == 1, what="the refusal reported")
-    operator.settle()  # fails if the operator keeps looking at the Account until the backoff ends
+    operator.settle(horizon=NOW)  # fails if the operator keeps looking at the Account until the backoff ends
     assert rotation_status(world)["failures"] == 1
     assert "password authentication failed" in rotation_status(world)["message"]
     assert PENDING_KEY not in vaulted(world), "the target still takes the old password: pending is dropped"
@@ -170,7 +173,7 @@ def test_the_next_holder_of_an_exclusive_account_waits_for_the_fresh_password_wh
         eventually(lambda: rotation_status(world).get("lastResult") == "Failed", what="the failure reported")
         second = world.request("erin", wait=False, duration="30m")["metadata"]["name"]
         grant = eventually(lambda: grant_of(world, second), what="erin's Grant issued")
-        operator.settle()
+        operator.settle(horizon=NOW)
         assert secret(world, grant["spec"]["secretName"], "admin") is None, "erin got the password alice saw"
         assert (world.get("Grant", grant["metadata"]["name"]).get("status") or {}).get("phase") != "Active"
     finally:

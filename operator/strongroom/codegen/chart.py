@@ -103,10 +103,11 @@ def admission_policies() -> str:
                  "webhook/policies.py")
 
 
-def leader_lease() -> str:
-    """Installed with the release: the fence policy reads it as its parameter before any replica runs."""
-    lease = leader.leader_lease(_LEASE, _NAMESPACE)
-    return _dump([{**lease, "metadata": _with_chart_labels(lease["metadata"])}], "runtime/leader.py")
+def leader_fence() -> str:
+    """Installed with the release, naming nobody: the fence policy's parameter exists before any replica
+    runs. Without `spec.holder` in the template, an upgrade never takes the fence from the leader."""
+    fence = leader.leader_fence(_LEASE, _NAMESPACE)
+    return _dump([{**fence, "metadata": _with_chart_labels(fence["metadata"]), "spec": {}}], "runtime/leader.py")
 
 
 def render_all() -> dict[str, str]:
@@ -116,7 +117,7 @@ def render_all() -> dict[str, str]:
         "templates/clusterroles.yaml": cluster_roles(),
         "templates/webhookconfigurations.yaml": webhook_configuration(),
         "templates/admissionpolicies.yaml": admission_policies(),
-        "templates/lease.yaml": leader_lease(),
+        "templates/leaderfence.yaml": leader_fence(),
     }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from strongroom.api import KINDS
+from strongroom.api import KINDS, OPERATOR_KINDS
 from strongroom.api.common import Resource
 from strongroom.api.group import GROUP, VERSION
 from strongroom.codegen import generated
@@ -129,7 +129,7 @@ def _field(kind: type[Resource], name: str) -> tuple[Mapping[str, Any], Mapping[
 def open_api_schema(kind: type[Resource]) -> dict[str, Any]:
     """The openAPIV3Schema of a kind: the standard envelope, then spec and status from the models."""
     spec, defs = _field(kind, "spec")
-    status, _ = _field(kind, "status")
+    has_status = "status" in kind.model_fields
     limit = kind.crd.name_limit
     names = ({"x-kubernetes-validations": [{
         "rule": f"size(self.metadata.name) <= {limit}",
@@ -144,7 +144,7 @@ def open_api_schema(kind: type[Resource]) -> dict[str, Any]:
             "kind": {"description": "The kind of this object.", "type": "string"},
             "metadata": {"type": "object"},
             "spec": to_structural(spec, defs),
-            "status": to_structural(status, defs),
+            **({"status": to_structural(_field(kind, "status")[0], defs)} if has_status else {}),
         },
         **names,
     }
@@ -158,7 +158,7 @@ def crd(kind: type[Resource]) -> dict[str, Any]:
         "name": VERSION,
         "served": True,
         "storage": True,
-        "subresources": {"status": {}},
+        **({"subresources": {"status": {}}} if "status" in kind.model_fields else {}),
         "additionalPrinterColumns": [column.to_crd() for column in options.printer_columns],
         **({"selectableFields": [{"jsonPath": path} for path in options.selectable_fields]}
            if options.selectable_fields else {}),
@@ -191,7 +191,7 @@ def render(kind: type[Resource]) -> str:
     return HEADER + yaml.safe_dump(crd(kind), sort_keys=False, width=110, allow_unicode=True)
 
 
-def render_all(kinds: Sequence[type[Resource]] = KINDS) -> dict[str, str]:
+def render_all(kinds: Sequence[type[Resource]] = (*KINDS, *OPERATOR_KINDS)) -> dict[str, str]:
     """File name -> content, for every kind."""
     return {f"{kind.crd.plural}{SUFFIX}": render(kind) for kind in kinds}
 

@@ -56,6 +56,9 @@ def operator_role() -> dict[str, Any]:
         OPERATOR_ROLE,
         [
             _rule([GROUP], KINDS, READ),
+            # Watched cluster-wide like every kind the operator follows; written only where the leader
+            # role is bound (its own namespace).
+            _rule([GROUP], ["leaderfences"], READ),
             _rule([GROUP], ["grants"], ["create"]),
             _rule([GROUP], ["accessrequests"], ["delete"]),
             _rule([GROUP], [f"{kind}/status" for kind in KINDS], ["get", "patch", "update"]),
@@ -80,9 +83,12 @@ def vault_access_role() -> dict[str, Any]:
 
 
 def leader_role() -> dict[str, Any]:
-    """Bound in the operator's own namespace: the leader Lease and each replica's heartbeat Lease."""
+    """Bound in the operator's own namespace: the leader Lease, each replica's heartbeat Lease, and the
+    LeaderFence the leader names itself in."""
     return _cluster_role(LEADER_ROLE, [
-        _rule(["coordination.k8s.io"], ["leases"], [*READ, "create", "update", "patch", "delete"])])
+        _rule(["coordination.k8s.io"], ["leases"], [*READ, "create", "update", "patch", "delete"]),
+        _rule([GROUP], ["leaderfences"], ["create", "update", "patch"]),
+    ])
 
 
 def people_roles() -> list[dict[str, Any]]:

@@ -14,8 +14,10 @@ regardless, so a standby that takes over starts from a warm queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
+import json
 import logging
 import threading
 from collections import deque
@@ -33,6 +35,7 @@ Key = tuple[str, str, str]  # (kind, namespace, name)
 Reconcile = Callable[[Key], datetime | None]
 
 # Transient failures: 0.1 s doubling to 1 s for about 15 s, then doubling to 30 s.
+CONFLICT_RETRY = 0.2
 QUICK_RETRIES = 20
 QUICK_CAP = 1.0
 SLOW_CAP = 30.0
@@ -48,7 +51,11 @@ def retry_delay(failures: int, transient: bool) -> float:
 def describe(error: BaseException) -> str:
     """One line that says what failed, without a traceback (and without a body that might be long)."""
     if isinstance(error, ApiException):
-        return f"API server answered {error.status} {error.reason}"
+        said = ""
+        if error.status == 403:  # who refused and why (RBAC, or an admission policy by name); never a value
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                said = ": " + str(json.loads(error.body or "{}").get("message", ""))[:300]
+        return f"API server answered {error.status} {error.reason}{said}"
     return f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
 
 
@@ -119,6 +126,14 @@ class Manager:
 
     def enqueue_after(self, key: Key, delay: timedelta) -> None:
         self.enqueue_at(key, self._clock.now() + delay)
+
+    def retry_failed(self) -> None:
+        """Try everything that failed again now, not at its backoff: what refused it has gone (the
+        fence names this replica again)."""
+        with self._guard:
+            failed = list(self._state.failures)
+        for key in failed:
+            self.enqueue(key)
 
     def deadline(self, key: Key) -> datetime | None:
         with self._guard:
@@ -233,7 +248,16 @@ class Manager:
         """Run the reconciler; its answer is the key's next deadline (None: none)."""
         try:
             following = self._reconcilers[key[0]](key)
-        except Exception as error:
+        except ApiException as refused:
+            if refused.status == 404:
+                following = None  # deleted while we looked: its watch event ends the story
+            elif refused.status == 409:
+                # Somebody wrote it first; the watch event of their write brings a look at the newer
+                # object. A quick look again anyway, without a word: it is how optimistic writes work.
+                return self._clock.now() + timedelta(seconds=CONFLICT_RETRY)
+            else:
+                return self._failed(key, refused)
+        except Exception as error:  # one object's failure must not stop the others
             return self._failed(key, error)
         finally:
             self.reconciled += 1

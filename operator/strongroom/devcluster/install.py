@@ -5,6 +5,8 @@ CRDs, the admission policies, the webhook configuration), which tests install an
 from __future__ import annotations
 
 import base64
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from strongroom.api.fence import LeaderFence
+from strongroom.api.group import GROUP, VERSION
 from strongroom.codegen import rbac
 from strongroom.devcluster.users import (
     LEASE_NAME,
@@ -21,7 +25,7 @@ from strongroom.devcluster.users import (
     WEBHOOK_SERVICE,
 )
 from strongroom.kube.client import apply
-from strongroom.runtime.leader import leader_lease
+from strongroom.runtime.leader import leader_fence
 from strongroom.webhook.configurations import by_service, configuration, remove_configuration, set_ca_bundle
 from strongroom.webhook.policies import IDENTITY, WEBHOOK_TLS_SECRET, all_policies
 
@@ -51,9 +55,6 @@ def operator_identity() -> list[dict[str, Any]]:
         _binding("RoleBinding", rbac.LEADER_ROLE, rbac.LEADER_ROLE, OPERATOR_NAMESPACE),
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": WEBHOOK_SERVICE, "namespace": OPERATOR_NAMESPACE},
          "spec": {"ports": [{"name": WEBHOOK_PORT_NAME, "port": 443, "protocol": "TCP"}]}},
-        # The leader Lease exists before any replica does: the fence policy reads it (no holder yet:
-        # no replica may write until one takes it).
-        leader_lease(LEASE_NAME, OPERATOR_NAMESPACE),
     ]
 
 
@@ -70,8 +71,39 @@ def webhook_configuration() -> dict[str, Any]:
 
 
 def install(admin: client.ApiClient, *, webhooks: bool = True) -> None:
-    """Strongroom's API: CRDs, admission policies and (with `webhooks`) the webhook configuration."""
-    apply(admin, [*crds(), *policies(), *([webhook_configuration()] if webhooks else [])])
+    """Strongroom's API: CRDs (then, once they are served, the LeaderFence naming nobody: no replica
+    writes until one leads), admission policies and (with `webhooks`) the webhook configuration."""
+    manifests = crds()
+    apply(admin, manifests)
+    extensions = client.ApiextensionsV1Api(admin)
+    for name in (m["metadata"]["name"] for m in manifests):
+        _wait(lambda name=name: _established(extensions, name), f"CRD {name}")
+    existing = _get_fence(admin)
+    apply(admin, [*([] if existing else [leader_fence(LEASE_NAME, OPERATOR_NAMESPACE)]), *policies(),
+                  *([webhook_configuration()] if webhooks else [])])
+
+
+def _established(extensions: client.ApiextensionsV1Api, name: str) -> bool:
+    conditions = extensions.read_custom_resource_definition(name).status.conditions or []
+    return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+
+def _get_fence(admin: client.ApiClient) -> dict[str, Any] | None:
+    try:
+        return client.CustomObjectsApi(admin).get_namespaced_custom_object(
+            GROUP, VERSION, OPERATOR_NAMESPACE, LeaderFence.crd.plural, LEASE_NAME)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _wait(ready: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready within {timeout:.0f}s")
+        time.sleep(0.1)
 
 
 def reinstall_webhooks(admin: client.ApiClient) -> None:

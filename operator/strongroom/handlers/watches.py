@@ -3,6 +3,7 @@ decided here, and no API call is made, so the streams keep up however many objec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from strongroom.api.accessrequest import AccessRequest
 from strongroom.api.account import Account
 from strongroom.api.common import Resource
+from strongroom.api.fence import LeaderFence
 from strongroom.api.grant import Grant
 from strongroom.api.group import GROUP, VERSION
 from strongroom.api.safe import Safe
@@ -22,11 +24,17 @@ from strongroom.identity.signing import Seal, binds, nonce_of
 KINDS: tuple[type[Resource], ...] = (Safe, Account, AccessRequest, Grant)
 
 
-def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
+def register(registry: kopf.OperatorRegistry, ctx: Context, on_fence: Callable[[str], None] | None = None) -> None:
+    """`on_fence` hears who the LeaderFence names, whenever that changes (the leader keeps it naming itself)."""
     for kind in KINDS:
         kopf.on.event(GROUP, VERSION, kind.crd.plural, registry=registry, id=f"watch-{kind.crd.plural}")(
             _watcher(ctx, kind))
     kopf.on.event("", "v1", "namespaces", registry=registry, id="watch-namespaces")(_namespaces(ctx))
+    if on_fence is not None:
+        @kopf.on.event(GROUP, VERSION, LeaderFence.crd.plural, registry=registry, id="watch-fence")
+        async def fence(type: str | None, body: kopf.Body, **_: Any) -> None:
+            if type != "DELETED" and (body.get("metadata") or {}).get("namespace") == ctx.settings.namespace:
+                on_fence(str((body.get("spec") or {}).get("holder", "")))
 
 
 def _watcher(ctx: Context, kind: type[Resource]) -> Any:

@@ -111,9 +111,10 @@ def build(options: RunOptions, clock: Clock | None = None, log: logging.Logger |
     manager.handle("Account", lambda key: accounts.reconcile(key[1], key[2]))
     elector = None
     if options.lease is not None:
-        elector = LeaderElector(kube, options.lease, log, on_change=_leadership_noted(ctx, options.lease))
+        elector = LeaderElector(kube, options.lease, log, on_change=_leadership_noted(ctx, options.lease),
+                                on_fenced=manager.retry_failed)
     registry = kopf.OperatorRegistry()
-    handlers.register(registry, ctx)
+    handlers.register(registry, ctx, on_fence=elector.fence_seen if elector is not None else None)
     log.info(f"Started: strongroom {__version__} as {user}" +
              (f", replica {options.lease.identity}" if options.lease else ""))
     return Operator(options, ctx, manager, elector, registry)

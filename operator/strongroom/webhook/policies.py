@@ -5,9 +5,9 @@
   requester or someone who may revoke Grants releases, a direct Grant's issuer is its creator, and
   nobody writes a Grant's status. They hold while no webhook answers, and the webhooks' seals hold
   where these were removed too.
-- `strongroom-operator-fence`: the operator's writes are accepted only from the pod that holds the
-  leader Lease (a pod-bound ServiceAccount token names its pod), so a deposed leader that still
-  believes it leads cannot complete a write.
+- `strongroom-operator-fence`: the operator's writes are accepted only from the pod the LeaderFence
+  names, which the holder of the leader Lease keeps naming itself (a pod-bound ServiceAccount token
+  names its pod), so a deposed leader that still believes it leads cannot complete a write.
 - `strongroom-operator-scope`: what the operator's identity may create or delete even with a stolen
   token: only Secrets it delivers (labelled, owned by a Grant) besides its own two, only the Role and
   RoleBinding that let one user read one delivered Secret, and it deletes only Secrets it delivered.
@@ -133,11 +133,15 @@ def fence_policy(operator_user: str, namespace: str) -> dict[str, Any]:
                                                       f"request.namespace == {json.dumps(namespace)} && "
                                                       f"request.name in {own})"},
     ], [
-        _check(f"has(request.userInfo.extra) && '{POD_NAME}' in request.userInfo.extra && "
-               f"has(params.spec.holderIdentity) && request.userInfo.extra['{POD_NAME}'][0] == "
-               "params.spec.holderIdentity",
+        _check(f"{_pod()} != '' && has(params.spec.holder) && {_pod()} == params.spec.holder",
                "only the replica holding the leader Lease writes; this one does not (it is a standby, or was deposed)"),
-    ], param_kind={"apiVersion": "coordination.k8s.io/v1", "kind": "Lease"})
+    ], param_kind={"apiVersion": API_VERSION, "kind": "LeaderFence"})
+
+
+def _pod() -> str:
+    """The pod a request's token is bound to ('' for a token bound to none)."""
+    return (f"(has(request.userInfo.extra) && '{POD_NAME}' in request.userInfo.extra ? "
+            f"request.userInfo.extra['{POD_NAME}'][0] : '')")
 
 
 def _labelled(obj: str) -> str:
@@ -158,7 +162,11 @@ def scope_policy(operator_user: str, namespace: str) -> dict[str, Any]:
     return _policy(SCOPE, [
         _rule([""], ["secrets"], ["CREATE", "UPDATE", "DELETE"]),
         _rule(["rbac.authorization.k8s.io"], ["roles", "rolebindings"], ["CREATE", "UPDATE", "DELETE"]),
+        _rule([GROUP], ["leaderfences"], ["CREATE", "UPDATE", "DELETE"]),
     ], [{"name": "the-operator", "expression": _is(operator_user)}], [
+        _check(f"request.resource.resource != 'leaderfences' || (request.operation != 'DELETE' && "
+               f"(object.spec.holder == '' || object.spec.holder == {_pod()}))",
+               "a replica names only itself (or nobody) in the fence"),
         _check(f"!({_on('secrets', operation='CREATE')}) || (request.namespace == {json.dumps(namespace)} && "
                f"object.metadata.name in {own}) || ({_labelled('object')} && "
                "(!has(object.type) || object.type in ['Opaque', 'kubernetes.io/basic-auth']) && "
@@ -179,13 +187,14 @@ def scope_policy(operator_user: str, namespace: str) -> dict[str, Any]:
                "object.roleRef.kind == 'Role' && object.roleRef.name == object.metadata.name && "
                "object.subjects.size() == 1 && object.subjects[0].kind == 'User')",
                "the operator binds only its own read Roles, each to one user"),
-        _check("request.resource.resource == 'secrets' || request.operation == 'CREATE'",
+        _check("request.resource.resource in ['secrets', 'leaderfences'] || request.operation == 'CREATE'",
                "the operator never changes or deletes Roles or RoleBindings (they go with their Secret)"),
     ])
 
 
 def all_policies(operator_user: str, namespace: str, lease: str) -> list[dict[str, Any]]:
-    """The three policies and their bindings, for an operator identity, namespace and leader Lease."""
+    """The three policies and their bindings, for an operator identity, namespace and leader Lease (the
+    fence has the Lease's name)."""
     return [
         identity_policy(operator_user), _binding(IDENTITY),
         fence_policy(operator_user, namespace), _binding(FENCE, {"name": lease, "namespace": namespace}),
