@@ -140,3 +140,12 @@ def test_rows_carry_the_split_in_json_and_csv_and_filter_by_the_claimed_requeste
     parsed = list(csv.DictReader(io.StringIO(to_csv(COLUMNS, rows))))
     assert parsed[0]["ignoredReviews"] == first["ignoredReviews"] and list(parsed[0]) == list(COLUMNS)
     assert [r["request"] for r in report_rows(pairs, SAFE_OF, user="mallory")] == ["r2"]
+
+
+def test_a_review_within_the_second_of_the_decision_counted() -> None:
+    # decidedAt is the Grant's creationTimestamp (whole seconds); the review that decided came within it.
+    within = review("bob", 30)
+    within["time"] = within["time"].replace("Z", ".734Z")
+    after = review("bob", 31)
+    assert split_reviews(request([within]), SAFE).approved_by == ("bob",)
+    assert ignored(split_reviews(request([after], received=0), SAFE)) == {"bob": "made after the request was decided"}

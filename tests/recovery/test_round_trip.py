@@ -143,7 +143,8 @@ def test_export_lose_everything_restore_and_compare(  # noqa: PLR0915  (one stor
     assert mine[(first.vault, "db")]["password"] == first.password
     assert mine[(first.vault, "bastion")]["password"] == "ssh-pw-7c1e"
     rows = {r["request"]: r for r in csv.DictReader((tmp_path / "csv" / "accessrequests.csv").open())}
-    assert rows[done]["approvedBy"] == "bob" and rows[done]["phase"] == "Released" and rows[done]["accessEnd"]
+    assert rows[done]["approvedBy"] == "bob", rows[done]["ignoredReviews"]  # reviewed within decidedAt's second
+    assert rows[done]["phase"] == "Released" and rows[done]["accessEnd"]
     assert rows[live]["requester"] == "erin" and rows[live]["safe"] == "prod-db"
 
     # the cluster's vaults are lost

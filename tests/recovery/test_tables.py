@@ -16,7 +16,7 @@ from strongroom.recovery.tables import tables, to_csv, write_csv_dir
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
-def request(name: str, requester: str, phase: str, reviews: list[dict], **status: str) -> dict:
+def request(name: str, requester: str, phase: str, reviews: list[dict], **status: object) -> dict:
     return {"apiVersion": "strongroom.dev/v1alpha1", "kind": "AccessRequest",
             "metadata": {"name": name, "namespace": "team", "uid": "u", "resourceVersion": "9",
                          "creationTimestamp": "2026-03-01T09:00:00Z", "managedFields": [{}]},
@@ -26,8 +26,12 @@ def request(name: str, requester: str, phase: str, reviews: list[dict], **status
 
 REVIEW = {"user": "bob", "decision": "Approve", "time": "2026-03-01T09:01:00Z"}
 DENY = {"user": "carol", "decision": "Deny", "time": "2026-03-01T09:01:00Z"}
+# As the operator leaves them: the requester's seal honoured, bob's approval counted.
+VERIFIED = {"type": "UnverifiedRequester", "status": "False", "reason": "Verified", "message": "",
+            "lastTransitionTime": "2026-03-01T09:00:01Z"}
 FINISHED = request("r1", "alice", "Released", [REVIEW], activatedAt="2026-03-01T09:01:01Z",
-                   finishedAt="2026-03-01T09:20:00Z", grant="r1")
+                   finishedAt="2026-03-01T09:20:00Z", grant="r1", approvalsReceived=1,
+                   decidedAt="2026-03-01T09:01:00Z", conditions=[VERIFIED])
 DENIED = request("r2", "erin", "Denied", [DENY], decidedAt="2026-03-01T09:01:00Z")
 
 DOC = ExportDocument(

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from kubernetes import client
 
+from strongroom.devcluster.sample import SECRET
 from strongroom.rotation.protocol import PENDING_KEY
 from tests.controllers.helpers import active, reaches, secret
 from tests.operators import InProcessOperator
@@ -144,3 +145,20 @@ def test_an_account_in_a_vault_the_operator_may_not_read_is_not_rotated_and_says
     operator.settle()
     assert vaulted(world) == {"password": world.password, "sslmode": "require"}
     assert not rotation_status(world)
+
+
+def test_a_grant_held_for_a_rotation_says_so_and_ends_with_its_window(
+    operator: InProcessOperator, make_world
+) -> None:
+    world: World = make_world(policy={"requiredApprovals": 0})
+    # A rotation cut short and its configuration then removed leaves a pending password that nothing
+    # settles: no credential is handed out, and the Grant says what it waits for until its window ends.
+    world.core("admin").patch_namespaced_secret(SECRET, world.vault, {"stringData": {PENDING_KEY: "unsettled"}})
+    name = world.request("alice", duration="30m")["metadata"]["name"]
+    held = reaches(world, name, "Scheduled", kind="Grant")
+    assert held["history"][-1]["message"] == (
+        f"access for alice waits for account {world.vault}/{world.account} to be rotated")
+    operator.settle()
+    assert secret(world, world.get("Grant", name)["spec"]["secretName"], "admin") is None
+    operator.advance(timedelta(minutes=30))
+    assert reaches(world, name, "Expired", kind="Grant")["history"][-1]["event"] == "Expired"

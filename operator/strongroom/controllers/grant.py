@@ -10,6 +10,7 @@ Grant costs nothing: it is never looked at again.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,8 +82,15 @@ def reconcile(ctx: Context, namespace: str, name: str) -> datetime | None:
         return spec.not_before
     if not grant.status.secret_uid:
         assert standing.account is not None and standing.safe is not None
-        if not _deliver(ctx, grant, standing.account, standing.safe):
+        delivered = _deliver(ctx, grant, standing.account, standing.safe)
+        if delivered is Delivery.ENDED:
             return None
+        if delivered is Delivery.HELD:
+            if not grant.status.history:
+                ctx.status.transition(grant, phase=GrantPhase.SCHEDULED, event="Scheduled",
+                                      message=f"access for {spec.subject.user} waits for account "
+                                      f"{standing.account.namespace}/{standing.account.name} to be rotated")
+            return spec.not_after  # the rotation brings a look sooner; the end of the window, at the latest
     return min(spec.not_after, standing.until) if standing.until else spec.not_after
 
 
@@ -165,14 +173,19 @@ def _released_by(ctx: Context, grant: Grant) -> str | None:
 # -- delivering ------------------------------------------------------------------------------------
 
 
-def _deliver(ctx: Context, grant: Grant, account: Account, safe: Safe) -> bool:
-    """Write the Secret and its read access, then record Active. False when the Grant could not be
-    delivered and was ended, or waits for a rotation."""
+class Delivery(enum.Enum):
+    DELIVERED = "delivered"
+    ENDED = "ended"  # it could not be delivered, and was ended
+    HELD = "held"  # it waits for the Account to be rotated first
+
+
+def _deliver(ctx: Context, grant: Grant, account: Account, safe: Safe) -> Delivery:
+    """Write the Secret and its read access, then record Active."""
     try:
         material = reads.material(ctx.kube, account)
         if delivery_held(account, ctx.cache.grants_of_account(account.namespace, account.name),
                          PENDING_KEY in material):
-            return False  # the Account controller rotates, then looks at this Grant again
+            return Delivery.HELD  # the Account controller rotates, then looks at this Grant again
         if dynamic.is_dynamic(account):
             policy = account.spec.rotation.password_policy if account.spec.rotation else PasswordPolicy()
             password = passwords.generate(policy)
@@ -187,10 +200,10 @@ def _deliver(ctx: Context, grant: Grant, account: Account, safe: Safe) -> bool:
         if getattr(missing, "transient", False):
             raise  # a refusal may be an API server still starting: tried again, nothing decided on it
         _end(ctx, grant, GrantPhase.REVOKED, "CredentialUnavailable", str(missing))
-        return False
+        return Delivery.ENDED
     written = _create_secret(ctx, grant, body)
     if written is None:
-        return False
+        return Delivery.ENDED
     secret, recovered_at = written
     ctx.together(
         lambda: ctx.kube.create(group_path(RBAC, "roles", grant.namespace), read_role(secret)),
@@ -206,7 +219,7 @@ def _deliver(ctx: Context, grant: Grant, account: Account, safe: Safe) -> bool:
                           changes={"secretUid": secret["metadata"]["uid"], "secretWrittenAt": written_at})
     _observe_latency(ctx, grant)
     _follow_up(ctx, grant)
-    return True
+    return Delivery.DELIVERED
 
 
 def _create_secret(ctx: Context, grant: Grant, body: dict[str, Any]) -> tuple[dict[str, Any], str | None] | None:

@@ -112,7 +112,8 @@ def _why_ignored(review: Review, request: AccessRequest, failed: Mapping[str, st
             return "not an approver of the Safe"
         if made is not None and review.time > approval_deadline(made, policy):
             return "made after the approval timeout"
-    if decided is not None and review.time > decided:
+    # decidedAt is the Grant's creationTimestamp, whole seconds: a review within that second counted.
+    if decided is not None and review.time.replace(microsecond=0) > decided:
         return "made after the request was decided"
     return None
 
