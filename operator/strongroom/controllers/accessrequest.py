@@ -70,8 +70,15 @@ def reconcile(ctx: Context, namespace: str, name: str) -> datetime | None:
         return _retire(ctx, request, now)
     grant = _own_grant(ctx, request)
     if grant is not None or phase in (_PHASE.APPROVED, _PHASE.ACTIVE):
-        return _follow(ctx, request, grant)
-    return _decide(ctx, request, now)
+        following = _follow(ctx, request, grant)
+    else:
+        following = _decide(ctx, request, now)
+    # Finished by this very look: its retention runs from now. (The watch event of the write that
+    # finished it brings no second look: the cache holds that version already.)
+    written = ctx.cache.get(AccessRequest, namespace, name)
+    if written is not None and (ended := current_phase(written)) is not None and is_terminal(ended):
+        return _retire(ctx, written, ctx.clock.now())
+    return following
 
 
 # -- who asked ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import tempfile
 import threading
 from collections.abc import Callable
@@ -175,6 +176,10 @@ def kopf_settings(op: Operator, files: ServingFiles) -> kopf.OperatorSettings:
     settings.watching.reconnect_backoff = 1.0  # an API server that is away: one try a second, not a flood
     settings.networking.request_timeout = 30
     settings.execution.max_workers = 8  # the admission handlers; reconciling has its own pool
+    # The watch handlers only put objects in the cache: their per-object workers need not linger, and
+    # a stopping replica need not wait for them.
+    settings.queueing.idle_timeout = 0.5
+    settings.queueing.exit_timeout = 0.5
     host, _, port = webhook.listen.rpartition(":")
     settings.admission.server = server(host or "0.0.0.0", int(port), files, webhook.client_ca)
     settings.admission.managed = None  # the configuration is installed with Strongroom, not by kopf
@@ -194,12 +199,15 @@ async def serve(op: Operator, files: ServingFiles, stop: asyncio.Event | None = 
     if op.elector is None:
         leading.set()
         ctx.metrics.leader.set(1)
+    kopf_stop, kopf_ready = asyncio.Event(), asyncio.Event()
     tasks = {
         "kopf": asyncio.create_task(kopf.operator(
             registry=op.registry, settings=kopf_settings(op, files), standalone=True,
-            clusterwide=not options.watch_namespaces, namespaces=list(options.watch_namespaces), stop_flag=stop)),
+            clusterwide=not options.watch_namespaces, namespaces=list(options.watch_namespaces),
+            stop_flag=kopf_stop, ready_flag=kopf_ready)),
         "manager": asyncio.create_task(op.manager.run(leading)),
         "housekeeping": asyncio.create_task(_housekeeping(op, leading)),
+        "stop": asyncio.create_task(_until_stopped(stop, kopf_ready)),
     }
     if op.elector is not None:
         tasks["elector"] = asyncio.create_task(op.elector.run())
@@ -216,14 +224,37 @@ async def serve(op: Operator, files: ServingFiles, stop: asyncio.Event | None = 
     finally:
         stop.set()
         if op.elector is not None and code == EXIT_STOPPED and op.elector.leading.is_set():
+            op.elector.leading.clear()  # the fence emptied next is not to be put right by this replica
             await asyncio.to_thread(op.elector.release)  # a standby need not wait out the lease
-        for task in tasks.values():
+        # Strongroom's own work ends first, kopf (the watches and the webhook server) last: kopf waits
+        # for every task it did not start, so whatever still ran would hold the exit up.
+        ours = [task for name, task in tasks.items() if name != "kopf"]
+        for task in ours:
             task.cancel()
-        with contextlib.suppress(BaseException):
-            await asyncio.wait_for(asyncio.gather(*tasks.values(), return_exceptions=True), timeout=10)
+        await asyncio.wait(ours, timeout=10)
         await runner.cleanup()
+        kopf_stop.set()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(tasks["kopf"], timeout=10)
         ctx.recorder.close()
     return code
+
+
+async def _until_stopped(stop: asyncio.Event, kopf_ready: asyncio.Event) -> None:
+    """Return once `stop` is set. kopf takes SIGINT and SIGTERM when it starts in the main thread; they
+    are taken back, so that a signal stops in Strongroom's order (see `serve`)."""
+    ready = asyncio.ensure_future(kopf_ready.wait())
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([ready, stopped], return_when=asyncio.FIRST_COMPLETED)
+        if kopf_ready.is_set() and threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            for signal_number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signal_number, stop.set)
+        await stopped
+    finally:
+        ready.cancel()
+        stopped.cancel()
 
 
 async def _housekeeping(op: Operator, leading: asyncio.Event) -> None:
