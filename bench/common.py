@@ -18,15 +18,16 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client, watch
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from kubernetes.watch.watch import iter_resp_lines
 from prometheus_client.parser import text_string_to_metric_families
 
 from strongroom.api.common import format_time
@@ -57,7 +58,7 @@ class Report:
     exit status (a timing is information)."""
 
     def __init__(self) -> None:
-        self.printed: list[str] = []
+        self.judged: list[str] = []  # figures with a target
         self.missed: list[str] = []
 
     def heading(self, text: str) -> None:
@@ -65,10 +66,16 @@ class Report:
 
     def figure(self, name: str, value: str, target: str = "none", met: bool | None = None) -> None:
         verdict = "" if met is None else ("; met" if met else "; MISSED")
+        if met is not None:
+            self.judged.append(name)
         if met is False:
             self.missed.append(name)
-        self.printed.append(name)
         print(f"{name}: {value} (target: {target}{verdict})", flush=True)
+
+    def summary(self) -> None:
+        """The last figure: which targets were missed."""
+        self.figure("targets missed", f"{len(self.missed)} of {len(self.judged)}"
+                    + (f": {'; '.join(self.missed)}" if self.missed else ""))
 
 
 def ms(seconds: float | None) -> str:
@@ -153,18 +160,30 @@ def work_calls(calls: Counter[tuple[str, str]]) -> int:
     return sum(n for (_, resource), n in calls.items() if resource not in BACKGROUND)
 
 
-def histogram_quantiles(samples: Samples, name: str) -> str:
-    """`count, sum` of a histogram, as one short text (the operator's own view, for comparison)."""
-    count, total = value(samples, f"{name}_count"), value(samples, f"{name}_sum")
-    return f"{count:.0f} observed, mean {ms(total / count) if count else 'n/a'}"
-
-
 def log_lines(operator_log: Path) -> int:
     try:
         with operator_log.open("rb") as handle:
             return sum(1 for _ in handle)
     except OSError:
         return 0
+
+
+def log_between(operator_log: Path, start: float, end: float) -> Counter[str]:
+    """The operator's log lines stamped within [start, end] (wall clock), counted by logger."""
+    found: Counter[str] = Counter()
+    try:
+        text = operator_log.read_text(errors="replace")
+    except OSError:
+        return found
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+            stamp = datetime.fromisoformat(str(entry["time"])).timestamp()
+        except (ValueError, KeyError, TypeError):
+            continue
+        if start <= stamp <= end:
+            found[str(entry.get("logger", "?"))] += 1
+    return found
 
 
 def wait_quiet(operator: LocalOperator, quiet: float = 3.5, timeout: float = 600, what: str = "the operator"
@@ -339,11 +358,14 @@ class World:
                 "metadata": {"name": name or f"req-{secrets.token_hex(4)}"}, "spec": spec}
         return self.objects(user).create_namespaced_custom_object(GROUP, VERSION, self.team, "accessrequests", body)
 
-    def review(self, user: str, name: str, status: dict[str, Any] | None, decision: str = "Approve"
-               ) -> dict[str, Any]:
+    def review(self, user: str, name: str, status: dict[str, Any] | None, decision: str = "Approve",
+               full: bool = False) -> dict[str, Any]:
         """Add a review as `user`, as `kubectl patch --subresource=status --type=json` does; `status` is
-        the request's status as last seen (it decides the patch's path)."""
-        review = {"decision": decision, "comment": "benchmark"}
+        the request's status as last seen (it decides the patch's path); `full`: with the reviewer's
+        name and the time in the review."""
+        review: dict[str, Any] = {"decision": decision, "comment": "benchmark"}
+        if full:  # what the webhook would stamp (without it, the CRD requires them; with it, they are checked)
+            review |= {"user": user, "time": format_time(datetime.now(UTC))}
         if status is None:
             op = {"op": "add", "path": "/status", "value": {"reviews": [review]}}
         elif not status.get("reviews"):
@@ -362,11 +384,11 @@ def parse_time(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def in_seconds(seconds: float) -> datetime:
-    return datetime.now(UTC) + timedelta(seconds=seconds)
-
-
 # -- watching as admin ------------------------------------------------------------------------------
+
+
+class Gone(Exception):
+    """The watch's resourceVersion is too old: list again."""
 
 
 @dataclass
@@ -383,7 +405,9 @@ class Watch:
     and the wall-clock moments each was added and deleted. Survives dropped streams and a restarting
     API server (it resumes where it was; when that is too old, it lists again)."""
 
-    def __init__(self, api: client.ApiClient, namespace: str, kind: str, labels: str = "") -> None:
+    def __init__(self, api: client.ApiClient, namespace: str, kind: str, labels: str = "", *,
+                 existing: bool = True) -> None:
+        """`existing`: also keep what exists already (else only what changes from now on)."""
         self.namespace, self.kind, self.labels = namespace, kind, labels
         if kind == "secrets":
             core = client.CoreV1Api(api)
@@ -397,13 +421,17 @@ class Watch:
         self.changed = threading.Condition()
         self.stopped = threading.Event()
         self.relists = 0
-        self.version = self._relist(initial=True)
+        self.version = self._relist(initial=True, everything=existing)
         self._thread = threading.Thread(target=self._run, name=f"watch-{kind}", daemon=True)
         self._thread.start()
 
-    def _relist(self, initial: bool = False) -> str:
-        """List everything (as `added` only when not initial); those gone meanwhile count as deleted now."""
-        answer = self._list(*self._args, label_selector=self.labels or None, _preload_content=False)
+    def _relist(self, initial: bool = False, everything: bool = True) -> str:
+        """List everything (as `added` only when not initial); those gone meanwhile count as deleted now.
+        Without `everything`, only the version to watch from."""
+        answer = self._list(*self._args, label_selector=self.labels or None, _preload_content=False,
+                            **({} if everything else {"limit": 1}))
+        if not everything:
+            return str(json.loads(answer.data)["metadata"]["resourceVersion"])
         listed = json.loads(answer.data)
         now = time.time()
         names = set()
@@ -427,19 +455,23 @@ class Watch:
     def _run(self) -> None:
         while not self.stopped.is_set():
             try:
-                stream = watch.Watch().stream(self._list, *self._args, label_selector=self.labels or None,
-                                              resource_version=self.version, timeout_seconds=300,
-                                              allow_watch_bookmarks=True, deserialize=False)
-                for event in stream:
-                    self._event(event)
+                answer = self._list(*self._args, label_selector=self.labels or None, watch=True,
+                                    resource_version=self.version, timeout_seconds=300, allow_watch_bookmarks=True,
+                                    _preload_content=False, _request_timeout=(5, 330))
+                for line in iter_resp_lines(answer):
+                    if line.strip():
+                        self._event(json.loads(line))
                     if self.stopped.is_set():
                         return
+            except Gone:
+                with contextlib.suppress(Exception):
+                    self.version = self._relist()
             except ApiException as error:
                 if error.status == 410:
                     with contextlib.suppress(Exception):
                         self.version = self._relist()
-                    continue
-                time.sleep(0.05)
+                else:
+                    time.sleep(0.05)
             except Exception:  # a dropped stream or an API server away: resume from where it was
                 time.sleep(0.05)
 
@@ -450,8 +482,8 @@ class Watch:
             obj = json.loads(obj)
         if kind == "ERROR":
             if obj.get("code") == 410:
-                self.version = self._relist()
-            return
+                raise Gone
+            raise RuntimeError(f"watch error: {obj}")
         version = obj.get("metadata", {}).get("resourceVersion")
         if version:
             self.version = str(version)
@@ -536,6 +568,7 @@ class Lifecycle:
     finished: float | None = None  # monotonic: the lifecycle ended (deleted, or failed)
     refused: list[str] = field(default_factory=list)  # refusals at admission: "request: ...", "review: ..."
     error: str | None = None  # why it failed (a refusal among the reasons)
+    to_readable: float | None = None  # s: from bob's patch returning to alice's first successful read
     approved: bool = False  # bob's approval was accepted
     activated: bool = False  # the Secret appeared
 
@@ -563,11 +596,10 @@ class Watches:
         self.secrets.stop()
 
 
-def lifecycle(world: World, seen: Watches, window: int, settle: float, *, reviewer: str = "bob",
-              alice_reads: bool = True, keep_failed: bool = False) -> Lifecycle:
-    """Alice files a request for `window` seconds, the operator marks it Pending, bob approves, the
-    Secret appears (alice reads it), and it goes at notAfter. Any failure ends this lifecycle only;
-    a failed request is deleted (left behind it would load the operator) unless `keep_failed`."""
+def to_access(world: World, seen: Watches, window: int, settle: float, *, reviewer: str = "bob",
+              alice_reads: bool = True) -> Lifecycle:
+    """Alice files a request for `window` seconds, the operator marks it Pending, `reviewer` approves,
+    the Secret appears and alice reads it. A failure is recorded in the result (`error`)."""
     done = Lifecycle(started=time.monotonic())
     step = "filing the request"
     try:
@@ -579,7 +611,7 @@ def lifecycle(world: World, seen: Watches, window: int, settle: float, *, review
             raise
         step = "the operator marking it Pending"
         pending = seen.requests.wait(done.name, lambda s: phase_of(s) != "", settle, "marked Pending")
-        step = "bob's approval"
+        step = f"{reviewer}'s approval"
         before = time.monotonic()
         try:
             world.review(reviewer, done.name, status_of(pending))
@@ -587,31 +619,64 @@ def lifecycle(world: World, seen: Watches, window: int, settle: float, *, review
             if admission_refusal(refused):
                 done.refused.append(f"review: {why(refused)}")
             raise
-        approved = time.monotonic()
-        done.approve_write, done.approved_at, done.approved = approved - before, time.time(), True
-        secret = secret_name_for(done.name)
+        done.approve_write, done.approved_at, done.approved = time.monotonic() - before, time.time(), True
         step = "the Secret appearing"
-        added = seen.secrets.wait(secret, lambda s: s.added is not None, settle, "ADDED")
+        added = seen.secrets.wait(secret_name_for(done.name), lambda s: s.added is not None, settle, "ADDED")
         assert added.added is not None
         done.to_secret, done.activated = added.added - done.approved_at, True
         if alice_reads:
             step = "alice reading her Secret"
-            client.CoreV1Api(world.clients["alice"]).read_namespaced_secret(secret, world.team)
-        step = "the Secret going at notAfter"
-        gone = seen.secrets.wait(secret, lambda s: s.deleted is not None, window + settle, "DELETED")
+            done.to_readable = readable(world, secret_name_for(done.name), settle) - done.approved_at
+    except Exception as failed:
+        done.error = f"{step}: {why(failed)}"
+        done.finished = time.monotonic()
+    return done
+
+
+def readable(world: World, secret: str, timeout: float) -> float:
+    """Alice reads the Secret, again every 10 ms while she may not yet (her Role and RoleBinding follow
+    the Secret, and the API server's authorizer follows them); the wall-clock time of the first read."""
+    core = client.CoreV1Api(world.clients["alice"])
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            core.read_namespaced_secret(secret, world.team, _preload_content=False)
+            return time.time()
+        except ApiException as error:
+            if error.status != 403 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
+
+
+def to_expiry(world: World, seen: Watches, done: Lifecycle, window: float, settle: float) -> Lifecycle:
+    """The Secret of a lifecycle that reached access goes at notAfter; notAfter as recorded."""
+    if done.error:
+        return done
+    step = "the Secret going at notAfter"
+    try:
+        gone = seen.secrets.wait(secret_name_for(done.name), lambda s: s.deleted is not None, window + settle,
+                                 "DELETED")
         done.deleted = gone.deleted
         step = "status.notAfter recorded"
         recorded = seen.requests.wait(done.name, lambda s: bool(status_of(s).get("notAfter")), settle, "notAfter")
         done.not_after = parse_time(status_of(recorded)["notAfter"])
-    except Exception as failed:  # any failure ends this lifecycle, not the run
+    except Exception as failed:
         done.error = f"{step}: {why(failed)}"
-        if done.name and not keep_failed:
-            world.delete_request(done.name)
     done.finished = time.monotonic()
     return done
 
 
-def run_lifecycles(world: World, seen: Watches, count: int, concurrency: int, window: int, settle: float,
+def lifecycle(world: World, seen: Watches, window: int, settle: float, *, keep_failed: bool = False) -> Lifecycle:
+    """One whole lifecycle: request, approval, Secret, deletion at notAfter. Any failure ends this
+    lifecycle only; a failed request is deleted (left behind it would load the operator) unless
+    `keep_failed`."""
+    done = to_expiry(world, seen, to_access(world, seen, window, settle), window, settle)
+    if done.error and done.name and not keep_failed:
+        world.delete_request(done.name)
+    return done
+
+
+def run_lifecycles(world: World, seen: Watches, count: int, *, concurrency: int, window: int, settle: float,
                    label: str = "lifecycles") -> list[Lifecycle]:
     """`count` lifecycles, `concurrency` in flight at any time; a progress line every few seconds."""
     results: list[Lifecycle] = []
@@ -633,12 +698,6 @@ def run_lifecycles(world: World, seen: Watches, count: int, concurrency: int, wi
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, range(count)))
     return results
-
-
-def lifecycle_figures(report: Report, label: str, done: Sequence[Lifecycle]) -> tuple[float | None, float | None]:
-    """approval->Secret p50/p99 of `done`; printed by the caller with its own targets. Returns them."""
-    to_secret = [d.to_secret for d in done if d.to_secret is not None]
-    return percentile(to_secret, 0.5), percentile(to_secret, 0.99)
 
 
 # -- bulk creation ------------------------------------------------------------------------------------
@@ -692,21 +751,3 @@ def secret_create_rtt(admin: client.ApiClient, count: int) -> list[float]:
         taken.append(time.monotonic() - started)
     core.delete_namespace(namespace, propagation_policy="Background")
     return taken
-
-
-@contextlib.contextmanager
-def progress_every(seconds: float, message: Callable[[], str]) -> Iterator[None]:
-    """A progress line every `seconds` while the block runs."""
-    stop = threading.Event()
-
-    def tell() -> None:
-        while not stop.wait(seconds):
-            with contextlib.suppress(Exception):
-                say(message())
-
-    thread = threading.Thread(target=tell, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()

@@ -313,8 +313,12 @@ class Resource(ApiModel):
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> Self:
-        """Parse an object as read from the API server; fields this version does not know are ignored."""
-        return cls.model_validate(_plain(obj))
+        """Parse an object as read from the API server; fields this version does not know are ignored,
+        and so are managedFields (kept by the API server; often most of an object's size in memory)."""
+        plain = _plain(obj)
+        if isinstance(plain.get("metadata"), dict):
+            plain["metadata"].pop("managedFields", None)
+        return cls.model_validate(plain)
 
     def to_object(self) -> dict[str, Any]:
         """The object in wire form: camelCase keys, RFC 3339 times, no nulls.
