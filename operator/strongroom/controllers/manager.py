@@ -61,6 +61,9 @@ def describe(error: BaseException) -> str:
 
 @dataclass
 class _State:
+    # Three lanes, taken in this order: keys whose deadline came (a Secret due to go must not wait
+    # behind the follow-ups of other deadlines), keys an event or a decision asked for, the listing.
+    due: deque[Key] = field(default_factory=deque)
     urgent: deque[Key] = field(default_factory=deque)
     bulk: deque[Key] = field(default_factory=deque)
     queued: set[Key] = field(default_factory=set)
@@ -72,6 +75,8 @@ class _State:
     asked: dict[Key, datetime] = field(default_factory=dict)
     failures: dict[Key, int] = field(default_factory=dict)
     logged: dict[Key, str] = field(default_factory=dict)
+    # Transient causes said once for every object since the last success (an API server that is away).
+    outage: dict[str, int] = field(default_factory=dict)
 
 
 class Manager:
@@ -98,8 +103,9 @@ class Manager:
 
     # -- asking for work (any thread) -----------------------------------------------------------
 
-    def enqueue(self, key: Key, *, bulk: bool = False) -> None:
-        """Reconcile `key` as soon as a worker is free (`bulk`: after everything urgent)."""
+    def enqueue(self, key: Key, *, bulk: bool = False, due: bool = False) -> None:
+        """Reconcile `key` as soon as a worker is free (`bulk`: after everything urgent; `due`: its
+        deadline came, before everything else)."""
         with self._guard:
             state = self._state
             if key in state.active:
@@ -108,7 +114,7 @@ class Manager:
             if key in state.queued:
                 return
             state.queued.add(key)
-            (state.bulk if bulk else state.urgent).append(key)
+            (state.due if due else state.bulk if bulk else state.urgent).append(key)
         self._signal(self._work)
 
     def enqueue_at(self, key: Key, when: datetime) -> None:
@@ -192,27 +198,33 @@ class Manager:
     async def _scheduler(self, leading: asyncio.Event) -> None:
         while True:
             self._wake.clear()
-            due: list[Key] = []
-            with self._guard:
-                now = self._clock.now()
-                heap = self._state.heap
-                while heap and (heap[0][0] <= now or self._state.deadlines.get(heap[0][2]) != heap[0][0]):
-                    when, _, key = heapq.heappop(heap)
-                    if self._state.deadlines.get(key) == when:
-                        del self._state.deadlines[key]
-                        due.append(key)
-                following = heap[0][0] if heap else None
-            for key in due:
-                self.enqueue(key)
+            following = self.fire_due()
             if following is None:
                 await self._wake.wait()
             else:
                 await self._clock.sleep_until(following, self._wake)
 
-    def _take(self) -> Key | None:
+    def fire_due(self) -> datetime | None:
+        """Queue every key whose deadline has come, ahead of the rest; the next deadline after them."""
+        due: list[Key] = []
+        with self._guard:
+            now = self._clock.now()
+            heap = self._state.heap
+            while heap and (heap[0][0] <= now or self._state.deadlines.get(heap[0][2]) != heap[0][0]):
+                when, _, key = heapq.heappop(heap)
+                if self._state.deadlines.get(key) == when:
+                    del self._state.deadlines[key]
+                    due.append(key)
+            following = heap[0][0] if heap else None
+        for key in due:
+            self.enqueue(key, due=True)
+        return following
+
+    def take(self) -> Key | None:
+        """The next key to reconcile (marked as being reconciled), or None when nothing is queued."""
         with self._guard:
             state = self._state
-            queue = state.urgent or state.bulk
+            queue = state.due or state.urgent or state.bulk
             if not queue:
                 return None
             key = queue.popleft()
@@ -224,10 +236,10 @@ class Manager:
         loop = asyncio.get_running_loop()
         while True:
             await leading.wait()
-            key = self._take()
+            key = self.take()
             if key is None:
                 self._work.clear()
-                if not (self._state.urgent or self._state.bulk):
+                if not (self._state.due or self._state.urgent or self._state.bulk):
                     await self._work.wait()
                 continue
             following = await loop.run_in_executor(self._pool, self._reconcile, key)
@@ -264,15 +276,23 @@ class Manager:
         with self._guard:
             self._state.failures.pop(key, None)
             self._state.logged.pop(key, None)
+            outage, self._state.outage = self._state.outage, {}
+        if outage:
+            self._log.info("ReconcileRecovered: the API server answers again after " +
+                           "; ".join(f"{count} object(s) failed with {cause}" for cause, count in outage.items()))
         return following
 
     def _failed(self, key: Key, error: Exception) -> datetime:
         transient = is_transient(error)
         cause = describe(error)
         with self._guard:
-            failures = self._state.failures[key] = self._state.failures.get(key, 0) + 1
-            first = self._state.logged.get(key) != cause
-            self._state.logged[key] = cause
+            state = self._state
+            failures = state.failures[key] = state.failures.get(key, 0) + 1
+            first = state.logged.get(key) != cause
+            state.logged[key] = cause
+            if transient and first:  # one line per transient cause for all objects, until a success
+                first = cause not in state.outage
+                state.outage[cause] = state.outage.get(cause, 0) + 1
         delay = retry_delay(failures, transient)
         where = f"{key[0]} {key[1]}/{key[2]}"
         if first:  # one line per object and cause; the traceback once, and only for the unexpected

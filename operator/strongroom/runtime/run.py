@@ -99,6 +99,7 @@ def build(options: RunOptions, clock: Clock | None = None, log: logging.Logger |
     cache = Cache()
     recorder = EventRecorder(kube, clock)
     manager = Manager(clock, {}, workers=options.workers, log=log, on_error=metrics.reconcile_error)
+    metrics.queue_depth.set_function(manager.pending)  # read at each scrape, never stale
     status = StatusWriter(kube, clock, recorder, user, log)
     ctx = Context(kube=kube, settings=options.settings, identity=identity, clock=clock, cache=cache, queue=manager,
                   status=status, recorder=recorder, ledger=SealLedger(), metrics=metrics, log=log)
@@ -265,7 +266,6 @@ async def _housekeeping(op: Operator, leading: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     while True:
         ctx.ledger.prune(ctx.clock.now())
-        ctx.metrics.queue_depth.set(op.manager.pending())
         if lease is not None and loop.time() - last_beat >= HEARTBEAT.total_seconds():
             last_beat = loop.time()
             body = member_lease(lease, __version__, started, leading.is_set())
