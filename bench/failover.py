@@ -16,7 +16,8 @@ it is ready again; both count as a problem.
 Measured: from each kill to the new leader's first reconcile (its log line "LeaderElected", stamped
 by the replica itself: its workers start in the same step); the largest |Secret deleted - notAfter|
 of the grants whose deadline fell in a leaderless gap, and of all; requests and reviews refused at
-admission; duplicate Grants (more than one for one request); approved requests never activated.
+admission; duplicate Grants (more than one for one request); approved requests never activated;
+Secrets delivered whose Grant never recorded `secretWrittenAt` (readable while the record says not).
 
 Every figure is printed as `figure: value (target: ...)`; targets are information. The exit status
 is 1 for real errors (refusals, duplicates, approved requests never activated, failed lifecycles),
@@ -34,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -66,7 +68,8 @@ FIGURES = (
     "kills", "failover (kill to the new leader's first reconcile) p50", "failover max",
     "largest |Secret deleted - notAfter|, deadline in a leaderless gap", "largest |Secret deleted - notAfter|, all",
     "requests refused at admission", "reviews refused at admission", "duplicate Grants",
-    "approved requests never activated", "replicas that left the Service on their own (exited, or /readyz failing)",
+    "approved requests never activated", "credentials delivered without secretWrittenAt",
+    "replicas that left the Service on their own (exited, or /readyz failing)",
     "lifecycles", "lifecycles failed (other than refusals)",
     "approval->Secret p50", "approval->Secret p99", "targets missed",
 )
@@ -283,11 +286,14 @@ def results(args: argparse.Namespace, bench: Bench, report: Report, driver: Driv
                   refused_reviews == 0)
     grants = client.CustomObjectsApi(bench.admin).list_namespaced_custom_object(
         "strongroom.dev", "v1alpha1", driver.world.team, "grants", _preload_content=False)
-    sources = Counter(g["spec"].get("source", {}).get("uid") for g in json.loads(grants.data)["items"])
+    items = json.loads(grants.data)["items"]
+    sources = Counter(g["spec"].get("source", {}).get("uid") for g in items)
     duplicates = sum(1 for uid, n in sources.items() if uid and n > 1)
     report.figure("duplicate Grants", f"{duplicates}", "0", duplicates == 0)
     never = never_activated(bench, driver)
     report.figure("approved requests never activated", f"{len(never)}", "0", not never)
+    unrecorded = unrecorded_deliveries(driver, items)
+    report.figure("credentials delivered without secretWrittenAt", f"{len(unrecorded)}", "0", not unrecorded)
     report.figure("replicas that left the Service on their own (exited, or /readyz failing)",
                   f"{len(lost)}{': ' + '; '.join(lost) if lost else ''}", "0", not lost)
     report.figure("lifecycles", f"{len(done)}", f">= {args.lifecycles}", len(done) >= args.lifecycles)
@@ -298,13 +304,26 @@ def results(args: argparse.Namespace, bench: Bench, report: Report, driver: Driv
     report.figure("approval->Secret p99", show_ms(percentile(to_secret, 0.99)),
                   "none (a deadline in a leaderless gap waits for the new leader)")
     report.summary()
-    problems = refused_requests + refused_reviews + duplicates + len(never) + len(failed) + len(lost)
+    problems = refused_requests + refused_reviews + duplicates + len(never) + len(unrecorded) + len(failed) + len(lost)
     if problems:
         for name in never:
             say(f"approved, never activated: {name}")
+        for name in unrecorded:
+            say(f"delivered, secretWrittenAt never recorded: Grant {name}")
         print(f"error: {problems} problem(s) (above); the operators' logs are in {bench.logs}", file=sys.stderr)
         return 1
     return 0
+
+
+def unrecorded_deliveries(driver: Driver, grants: list[dict[str, Any]]) -> list[str]:
+    """Grants whose Secret was seen (admin's watch) while their status never recorded it being written:
+    a credential readable while the record says access never started."""
+    names = []
+    for grant in grants:
+        secret = driver.seen.secrets.get(grant["spec"].get("secretName", ""))
+        if secret is not None and secret.added is not None and not (grant.get("status") or {}).get("secretWrittenAt"):
+            names.append(grant["metadata"]["name"])
+    return names
 
 
 def never_activated(bench: Bench, driver: Driver) -> list[str]:

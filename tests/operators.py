@@ -7,6 +7,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -65,7 +66,10 @@ class InProcessOperator:
 
     def _run(self, files: object) -> None:
         asyncio.set_event_loop(self._loop)
-        self.exit_code = self._loop.run_until_complete(serve(self.op, files, stop=self._stop))  # type: ignore[arg-type]
+        try:
+            self.exit_code = self._loop.run_until_complete(serve(self.op, files, stop=self._stop))  # type: ignore[arg-type]
+        finally:
+            self.replica.unpublish()  # as the endpoints controller does for a Pod whose container ended
 
     def _wait_leading(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -74,6 +78,10 @@ class InProcessOperator:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.replica.name} did not take the Lease within {timeout}s")
             time.sleep(0.05)
+
+    def run_soon(self, call: Callable[..., object], *args: object) -> None:
+        """`call(*args)` on the operator's event loop (as a watch event would be handled)."""
+        self._loop.call_soon_threadsafe(call, *args)
 
     @property
     def ctx(self):

@@ -7,6 +7,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from strongroom.api.accessrequest import AccessRequest
 from strongroom.devcluster.users import LEASE_NAME, OPERATOR_NAMESPACE
@@ -147,6 +148,13 @@ def test_a_review_after_the_approval_timeout_is_refused_at_admission_even_withou
 
 
 def hold_lease(admin, holder: str) -> None:
+    """The leader Lease names `holder` for an hour (created, when no replica has led yet)."""
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    client.CoordinationV1Api(admin).patch_namespaced_lease(LEASE_NAME, "strongroom-system", {"spec": {
-        "holderIdentity": holder, "leaseDurationSeconds": 3600, "renewTime": now, "acquireTime": now}})
+    spec = {"holderIdentity": holder, "leaseDurationSeconds": 3600, "renewTime": now, "acquireTime": now}
+    leases = client.CoordinationV1Api(admin)
+    try:
+        leases.patch_namespaced_lease(LEASE_NAME, "strongroom-system", {"spec": spec})
+    except ApiException as missing:
+        if missing.status != 404:
+            raise
+        leases.create_namespaced_lease("strongroom-system", {"metadata": {"name": LEASE_NAME}, "spec": spec})

@@ -110,7 +110,9 @@ def test_two_replicas_that_both_believe_they_lead_approve_exactly_one_of_two_req
                                                         timedelta(seconds=60)))
     assert holder(admin) == first.replica.name
     second: InProcessOperator = in_process(lead=False)
-    # The Lease is handed to B behind A's back (as after A had been paused past its lease).
+    # The Lease is handed to B behind A's back (as after A had been paused past its lease), and A does not
+    # hear of it yet (its watch of the fence lags): it goes on deciding as a leader.
+    first.op.elector._answer_fence = lambda *_: None
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     client.CoordinationV1Api(admin).patch_namespaced_lease(LEASE_NAME, OPERATOR_NAMESPACE, {"spec": {
         "holderIdentity": second.replica.name, "renewTime": now, "acquireTime": now, "leaseDurationSeconds": 15}})
@@ -124,8 +126,11 @@ def test_two_replicas_that_both_believe_they_lead_approve_exactly_one_of_two_req
     assert sorted(phase(world, n) for n in names) == ["Active", "Rejected"]
     rejected = next(n for n in names if phase(world, n) == "Rejected")
     assert status(world, rejected)["rejectedReason"] == "AccountCheckedOut"
+    assert first.op.elector.leading.is_set(), "A believed it led throughout"
     # A hears from the fence that another leads, finds the Lease names B, and stops (whatever it
     # wrote meanwhile was refused by the fence: tests/security/test_operator_identity.py).
+    del first.op.elector._answer_fence
+    first.run_soon(first.op.elector.fence_seen, second.replica.name)
     eventually(lambda: first.exit_code == 1, what="A deposed")
     said = [json.loads(line)["message"] for line in first.output().splitlines()]
     assert f"LeaderStopped: {first.replica.name} lost lease {LEASE_NAME} to {second.replica.name}" in said
