@@ -25,16 +25,20 @@ ORDER: list[set[str]] = [
 RANK = {room: rank for rank, rooms in enumerate(ORDER) for room in rooms}
 
 
-def imported_rooms(path: Path) -> set[str]:
-    found: set[str] = set()
+def imported_names(path: Path) -> list[str]:
+    """Every absolute import of a module: `strongroom.api.grant`, `kubernetes`, ..."""
+    names: list[str] = []
     for node in ast.walk(ast.parse(path.read_text())):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-            [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == "strongroom" and len(parts) > 1:
-                found.add(parts[1])
-    return found
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.append(node.module or "")
+    return names
+
+
+def imported_rooms(path: Path) -> set[str]:
+    parts = [name.split(".") for name in imported_names(path)]
+    return {p[1] for p in parts if p[0] == "strongroom" and len(p) > 1}
 
 
 def test_every_module_lives_in_a_room() -> None:
@@ -64,3 +68,14 @@ def test_no_two_modules_share_a_name_within_the_operator() -> None:
         seen.setdefault(path.name, []).append(str(path.relative_to(PACKAGE)))
     clashes = {name: where for name, where in seen.items() if len(where) > 1 and name not in allowed}
     assert not clashes, clashes
+
+
+def test_production_code_and_the_benchmarks_stand_without_the_tests_and_the_dev_tools() -> None:
+    """The operator and `python -m bench.*` import neither the test package nor a dev-only tool, so they
+    run where only the runtime dependencies are installed."""
+    dev_only = {"tests", "pytest", "ruff", "mutmut"}
+    sources = [*PACKAGE.rglob("*.py"), *(PACKAGE.parents[1] / "bench").glob("*.py")]
+    wrong = []
+    for path in sources:
+        wrong += [f"{path.name} imports {name}" for name in imported_names(path) if name.split(".")[0] in dev_only]
+    assert len(sources) > 50 and not wrong, wrong

@@ -36,12 +36,14 @@ def test_an_api_server_away_is_one_line_for_all_objects_and_one_when_it_is_back(
     manager_and_answer: tuple[Manager, list[Exception | None]], caplog: pytest.LogCaptureFixture
 ) -> None:
     manager, answer = manager_and_answer
-    answer[0] = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
     for _ in range(3):
-        for key in KEYS:
+        for key in KEYS:  # each call names its object's URL; the cause is the same
+            answer[0] = urllib3.exceptions.MaxRetryError(None, f"/api/v1/namespaces/team/secrets/{key[2]}",  # type: ignore[arg-type]
+                                                         urllib3.exceptions.NewConnectionError(None, "refused"))  # type: ignore[arg-type]
             manager._reconcile(key)
     said = lines(caplog)
-    assert len(said) == 1 and said[0].startswith("ReconcileFailed: Grant team/g0: NewConnectionError"), said
+    assert len(said) == 1, said
+    assert said[0].startswith("ReconcileFailed: Grant team/g0: the API server did not answer (NewConnectionError)")
     answer[0] = None
     manager._reconcile(KEYS[0])
     manager._reconcile(KEYS[1])

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from strongroom.kube.clock import Clock
@@ -56,6 +57,8 @@ def describe(error: BaseException) -> str:
             with contextlib.suppress(ValueError, TypeError, AttributeError):
                 said = ": " + str(json.loads(error.body or "{}").get("message", ""))[:300]
         return f"API server answered {error.status} {error.reason}{said}"
+    if isinstance(error, urllib3.exceptions.HTTPError):  # the same words for every object: no URL, no address
+        return f"the API server did not answer ({type(getattr(error, 'reason', None) or error).__name__})"
     return f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
 
 

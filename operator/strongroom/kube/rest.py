@@ -120,11 +120,16 @@ class Kube:
 TRANSIENT_CODES = frozenset({0, 403, 408, 429, 500, 502, 503, 504})
 
 
+# A starting API server refuses writes under an admission policy whose parameter kind it has not
+# discovered yet (422 "failed to configure policy"): the policy is fine, the server is not ready.
+POLICY_NOT_READY = "failed to configure policy"
+
+
 def is_transient(error: BaseException) -> bool:
     """The API server did not answer, or answered that it cannot now (starting, overloaded). A 403 is
     among them: a restarting API server refuses until its RBAC cache is filled."""
     if isinstance(error, ApiException):
-        return error.status in TRANSIENT_CODES
+        return error.status in TRANSIENT_CODES or (error.status == 422 and POLICY_NOT_READY in (error.body or ""))
     return getattr(error, "transient", False) or isinstance(error, urllib3.exceptions.HTTPError | OSError |
                                                                    TimeoutError)
 

@@ -32,8 +32,8 @@ class JsonLines(logging.Formatter):
 
 class Repeats(logging.Filter):
     """Lets a library's message through once per `window` seconds; messages that differ only in their
-    numbers ("attempt #3/9", a port, a count) are the same message. Strongroom's own lines pass: they
-    are written once per change already."""
+    numbers ("attempt #3/9", a port, a count) or in the URL they end with are the same message.
+    Strongroom's own lines pass: they are written once per change already."""
 
     def __init__(self, window: float = REPEAT_WINDOW, monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
@@ -44,7 +44,7 @@ class Repeats(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "strongroom" or record.name.startswith("strongroom."):
             return True
-        shape = (record.name, _NUMBERS.sub("#", str(record.msg))[:120])
+        shape = (record.name, _NUMBERS.sub("#", str(record.msg)).split("://")[0][:120])  # up to a URL
         now = self._monotonic()
         if now - self._last.get(shape, -self._window) < self._window:
             return False

@@ -48,6 +48,7 @@ from strongroom.rotation.rotator import Rotator
 from strongroom.runtime import health
 from strongroom.runtime.leader import COORDINATION, HEARTBEAT, Deposed, LeaderElector, LeaseSettings, member_lease
 from strongroom.runtime.logs import configure
+from strongroom.runtime.memory import release_freed
 from strongroom.webhook.configurations import set_ca_bundle
 from strongroom.webhook.server import ServingFiles, server
 
@@ -259,13 +260,18 @@ async def _until_stopped(stop: asyncio.Event, kopf_ready: asyncio.Event) -> None
 
 
 async def _housekeeping(op: Operator, leading: asyncio.Event) -> None:
-    """Things kept in memory only (the seal ledger), and this replica's heartbeat for `operator status`."""
+    """Things kept in memory only (the seal ledger), freed memory handed back once a burst of work is done,
+    and this replica's heartbeat for `operator status`."""
     ctx, lease = op.ctx, op.options.lease
     started = format_time(datetime.now(UTC))
     last_beat = -HEARTBEAT.total_seconds()
+    trimmed_at = -1  # the reconcile count at the last trim
     loop = asyncio.get_running_loop()
     while True:
         ctx.ledger.prune(ctx.clock.now())
+        if op.manager.reconciled != trimmed_at and op.manager.idle():
+            trimmed_at = op.manager.reconciled
+            await asyncio.to_thread(release_freed)
         if lease is not None and loop.time() - last_beat >= HEARTBEAT.total_seconds():
             last_beat = loop.time()
             body = member_lease(lease, __version__, started, leading.is_set())
