@@ -154,10 +154,13 @@ def test_bad_input_costs_one_line_each_and_no_loop(operator: InProcessOperator, 
                                                       "reason": "x"})["metadata"]["name"]]
     for name in names:
         reaches(world, name, "Rejected")
+    # Earlier tests' namespaces end meanwhile, and the operator follows what ends in them: wait for that.
+    core = world.core("admin")
+    eventually(lambda: not [n for n in core.list_namespace().items if n.status.phase == "Terminating"],
+               timeout=120, what="earlier tests' namespaces gone")
     operator.settle()
     before_lines, before_calls = lines_about(operator, world), calls_by_resource(operator)
     operator.settle(quiet=2)
-    # Lines about this world's objects only: earlier tests' namespaces may still be ending meanwhile.
     assert lines_about(operator, world) == before_lines, "nothing logged when nothing happens"
     assert calls_by_resource(operator) == before_calls, "no API call when nothing happens"
     errors = operator.ctx.metrics.registry.get_sample_value
