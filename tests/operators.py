@@ -19,6 +19,8 @@ from strongroom.runtime.leader import LeaseSettings
 from strongroom.runtime.logs import JsonLines
 from strongroom.runtime.run import Operator, RunOptions, WebhookOptions, build, fill_caches, serve, serving_files
 from tests.clock import MovableClock
+from tests.waiting import eventually
+from tests.world import webhooks_answer, webhooks_configured
 
 
 class InProcessOperator:
@@ -63,6 +65,8 @@ class InProcessOperator:
             self.stop()
             raise
         replica.publish()
+        if webhooks_configured(replica.admin):  # the API server follows a new address a moment later
+            eventually(lambda: webhooks_answer(replica.admin), what="the API server reaching the webhooks")
 
     def _run(self, files: object) -> None:
         asyncio.set_event_loop(self._loop)

@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 
 from strongroom.api.group import API_VERSION, GROUP, VERSION
 from strongroom.devcluster.sample import ACCOUNT, SAFE, seed
+from strongroom.webhook.configurations import MUTATING_CONFIGURATION
 from tests.waiting import eventually
 
 PLURALS = {"Safe": "safes", "Account": "accounts", "AccessRequest": "accessrequests", "Grant": "grants"}
@@ -132,12 +133,34 @@ def policies_enforced(admin: client.ApiClient) -> bool:
 
 def webhooks_in_effect(admin: client.ApiClient) -> bool:
     """The API server calls Strongroom's webhooks (it stops, or starts, a moment after the configuration
-    changes): a new AccessRequest comes back sealed."""
+    changes): a new AccessRequest comes back sealed, or is refused by a webhook that cannot be reached."""
+    sealed = _probe(admin)
+    return sealed is True or "webhook" in str(sealed)
+
+
+def webhooks_answer(admin: client.ApiClient) -> bool:
+    """The API server reaches a replica's webhook server: a new AccessRequest comes back sealed (not "no
+    endpoints available", as for a moment after a replica's address is listed)."""
+    return _probe(admin) is True
+
+
+def webhooks_configured(admin: client.ApiClient) -> bool:
+    try:
+        client.AdmissionregistrationV1Api(admin).read_mutating_webhook_configuration(MUTATING_CONFIGURATION)
+    except ApiException as missing:
+        if missing.status == 404:
+            return False
+        raise
+    return True
+
+
+def _probe(admin: client.ApiClient) -> bool | str:
+    """A dry-run AccessRequest: True when it came back sealed, False unsealed, the refusal's body if refused."""
     probe = {"apiVersion": "strongroom.dev/v1alpha1", "kind": "AccessRequest", "metadata": {"generateName": "probe-"},
              "spec": {"account": {"namespace": "x", "name": "x"}}}
     try:
         made = client.CustomObjectsApi(admin).create_namespaced_custom_object(
             "strongroom.dev", "v1alpha1", "default", "accessrequests", probe, dry_run="All")
     except ApiException as refused:
-        return "webhook" in (refused.body or "")
+        return refused.body or "refused"
     return bool(made["spec"].get("requesterSignature"))

@@ -37,6 +37,11 @@ def grantor(world: World, user: str) -> None:
     """`user` may issue Grants of the world's Safe (in the vault) and create them in the team namespace."""
     apply(world.clients["admin"], [binding(ns, f"grantor-{user}", rbac.GRANTOR_ROLE, [("User", user)])
                                    for ns in (world.vault, world.team)])
+    may_create_grants(world, user)
+
+
+def may_create_grants(world: World, user: str) -> None:
+    """Wait until the API server's authorizer lets `user` create Grants in the team namespace."""
     kube = Kube(world.clients["admin"])
     eventually(lambda: authz.may(kube, user, [], verb="create", resource="grants", namespace=world.team,
                                  group="strongroom.dev"), what=f"{user}'s RoleBinding in effect")
@@ -101,6 +106,7 @@ def test_a_direct_grant_for_a_non_member_needs_the_safe_to_allow_standing_grants
 def test_without_the_grant_permission_nobody_issues_a_direct_grant(operator: InProcessOperator, world: World) -> None:
     # bob may create Grants in the team namespace but holds `grant` on no Safe.
     apply(world.clients["admin"], [binding(world.team, "bob-grantor", rbac.GRANTOR_ROLE, [("User", "bob")])])
+    may_create_grants(world, "bob")
     with pytest.raises(ApiException) as refused:
         world.create("bob", "Grant", grant_spec(world, "bob", timedelta(minutes=30), "bob-db"))
     assert refused.value.status == 403 and "`grant` verb" in refused.value.body
