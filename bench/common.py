@@ -36,7 +36,7 @@ from strongroom.devcluster import install, operator_process
 from strongroom.devcluster.controlplane import LocalCluster
 from strongroom.devcluster.operator_process import LocalOperator
 from strongroom.devcluster.sample import seed
-from strongroom.devcluster.users import USER_NAMES
+from strongroom.devcluster.users import LEASE_NAME, OPERATOR_NAMESPACE, USER_NAMES
 from strongroom.kube.client import api_client
 from strongroom.policy.delivery import MANAGED_BY, secret_name_for
 
@@ -295,6 +295,29 @@ class Bench:
         with contextlib.suppress(Exception):
             self.local.down()
         self._scratch.cleanup()
+
+
+def run_bench(run: Callable[[Bench, Report], int], *, keep: Path | None, operator_args: Sequence[str] = ()) -> int:
+    """`run` on a fresh control plane: its exit status, or 2 with one line when the benchmark could not run."""
+    try:
+        with Bench(operator_args, keep=keep) as bench:
+            return run(bench, Report())
+    except Exception as error:
+        print(f"error: the benchmark could not run: {type(error).__name__}: {error}", file=sys.stderr)
+        raise SystemExit(2) from error
+
+
+def holder(admin: client.ApiClient) -> str:
+    """Who holds the leader Lease ("" when nobody does)."""
+    lease = client.CoordinationV1Api(admin).read_namespaced_lease(LEASE_NAME, OPERATOR_NAMESPACE)
+    return str(lease.spec.holder_identity or "")
+
+
+def list_raw(admin: client.ApiClient, namespace: str, plural: str) -> list[dict[str, Any]]:
+    """Strongroom objects as the API server sends them (no client models: thousands are listed)."""
+    answer = client.CustomObjectsApi(admin).list_namespaced_custom_object(
+        GROUP, VERSION, namespace, plural, _preload_content=False, _request_timeout=120)
+    return list(json.loads(answer.data)["items"])
 
 
 def until(probe: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:

@@ -47,10 +47,13 @@ from bench.common import (
     Watches,
     World,
     at_most,
+    holder,
     lease_args,
     lifecycle,
+    list_raw,
     parse_time,
     percentile,
+    run_bench,
     safe_spec,
     sample_namespace,
     say,
@@ -59,7 +62,6 @@ from bench.common import (
 )
 from bench.common import ms as show_ms
 from strongroom.devcluster.operator_process import LocalOperator
-from strongroom.devcluster.users import LEASE_NAME, OPERATOR_NAMESPACE
 from strongroom.policy.delivery import secret_name_for
 from strongroom.policy.durations import parse_duration
 
@@ -116,11 +118,6 @@ class Driver:
                 say(f"lifecycle {outcome.name} failed: {outcome.error[:300]}")
             if outcome.error:
                 time.sleep(RETRY_PAUSE)  # as a person would: not a tight loop of refusals
-
-
-def holder(admin: client.ApiClient) -> str:
-    lease = client.CoordinationV1Api(admin).read_namespaced_lease(LEASE_NAME, OPERATOR_NAMESPACE)
-    return str(lease.spec.holder_identity or "")
 
 
 def elected(operator: LocalOperator, after: float) -> float | None:
@@ -284,9 +281,7 @@ def results(args: argparse.Namespace, bench: Bench, report: Report, driver: Driv
     report.figure("requests refused at admission", f"{refused_requests}", "0", refused_requests == 0)
     report.figure("reviews refused at admission", f"{refused_reviews} (refusals in {moments} distinct seconds)", "0",
                   refused_reviews == 0)
-    grants = client.CustomObjectsApi(bench.admin).list_namespaced_custom_object(
-        "strongroom.dev", "v1alpha1", driver.world.team, "grants", _preload_content=False)
-    items = json.loads(grants.data)["items"]
+    items = list_raw(bench.admin, driver.world.team, "grants")
     sources = Counter(g["spec"].get("source", {}).get("uid") for g in items)
     duplicates = sum(1 for uid, n in sources.items() if uid and n > 1)
     report.figure("duplicate Grants", f"{duplicates}", "0", duplicates == 0)
@@ -362,14 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.replicas, args.kills, args.lifecycles, args.concurrency, args.window) < 1 or args.replicas < 2:
         parser.error("every count and the window must be at least 1, and there must be at least 2 replicas")
-    report = Report()
-    try:
-        with Bench(lease_args(args.lease_duration, args.renew_deadline, args.retry_period),
-                   keep=args.keep_logs) as bench:
-            return run(args, bench, report)
-    except Exception as error:
-        print(f"error: the benchmark could not run: {type(error).__name__}: {error}", file=sys.stderr)
-        raise SystemExit(2) from error
+    return run_bench(lambda bench, report: run(args, bench, report), keep=args.keep_logs,
+                     operator_args=lease_args(args.lease_duration, args.renew_deadline, args.retry_period))
 
 
 if __name__ == "__main__":

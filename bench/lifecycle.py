@@ -55,6 +55,7 @@ from bench.common import (
     percentile,
     phase_of,
     ratio,
+    run_bench,
     run_lifecycles,
     safe_spec,
     sample_namespace,
@@ -367,13 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.lifecycles, args.window, args.concurrency, args.accounting, args.rtt, args.patches) < 1:
         parser.error("every count and the window must be at least 1")
-    report = Report()
-    try:
-        with Bench(keep=args.keep_logs) as bench:
-            return run(args, bench, report)
-    except Exception as error:
-        print(f"error: the benchmark could not run: {type(error).__name__}: {error}", file=sys.stderr)
-        raise SystemExit(2) from error
+    return run_bench(lambda bench, report: run(args, bench, report), keep=args.keep_logs)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import ssl
@@ -51,7 +50,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import urllib3
 from kubernetes import client
@@ -68,13 +66,16 @@ from bench.common import (
     at_most,
     cpu_seconds,
     create_many,
+    holder,
     lifecycle,
+    list_raw,
     log_between,
     log_lines,
     parse_time,
     percentile,
     ratio,
     rss_bytes,
+    run_bench,
     run_lifecycles,
     safe_spec,
     sample_namespace,
@@ -89,7 +90,7 @@ from bench.common import (
 from bench.common import ms as show_ms
 from strongroom.devcluster.controlplane import die_with_parent
 from strongroom.devcluster.operator_process import LocalOperator
-from strongroom.devcluster.users import LEASE_NAME, OPERATOR_NAMESPACE
+from strongroom.devcluster.users import OPERATOR_NAMESPACE
 from strongroom.policy.delivery import EXPIRES_AT, secret_name_for
 
 SETTLE = 60.0  # seconds a lifecycle's step may take beyond the window before it counts as failed
@@ -272,11 +273,6 @@ def restart_apiserver(bench: Bench, hold: float) -> tuple[float, float, float]:
         time.sleep(0.02)
 
 
-def holder(admin: client.ApiClient) -> str:
-    lease = client.CoordinationV1Api(admin).read_namespaced_lease(LEASE_NAME, OPERATOR_NAMESPACE)
-    return str(lease.spec.holder_identity or "")
-
-
 def _gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -291,12 +287,6 @@ def _gone(pid: int, timeout: float) -> bool:
 
 
 # -- objects ----------------------------------------------------------------------------------------
-
-
-def list_raw(admin: client.ApiClient, namespace: str, plural: str) -> list[dict[str, Any]]:
-    answer = client.CustomObjectsApi(admin).list_namespaced_custom_object(
-        "strongroom.dev", "v1alpha1", namespace, plural, _preload_content=False, _request_timeout=120)
-    return list(json.loads(answer.data)["items"])
 
 
 def phases(admin: client.ApiClient, namespace: str) -> Counter[str]:
@@ -691,13 +681,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               args.outage_grants)
     if min(counts) < 1 or args.concurrency < 1 or args.window < 1 or args.quiet <= 0 or args.span <= 0:
         parser.error("every count, the window, --quiet and --span must be positive")
-    report = Report()
-    try:
-        with Bench(keep=args.keep_logs) as bench:
-            return run_all(args, bench, report)
-    except Exception as error:
-        print(f"error: the benchmark could not run: {type(error).__name__}: {error}", file=sys.stderr)
-        raise SystemExit(2) from error
+    return run_bench(lambda bench, report: run_all(args, bench, report), keep=args.keep_logs)
 
 
 if __name__ == "__main__":

@@ -242,7 +242,7 @@ class Manager:
             key = self.take()
             if key is None:
                 self._work.clear()
-                if not (self._state.due or self._state.urgent or self._state.bulk):
+                if not self._state.queued:  # every key in a lane, whichever lane
                     await self._work.wait()
                 continue
             following = await loop.run_in_executor(self._pool, self._reconcile, key)

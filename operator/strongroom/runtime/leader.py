@@ -149,14 +149,11 @@ class LeaderElector:
         found = self._kube.get(self._fence)
         if found is not None and (found.get("spec") or {}).get("holder") == self.settings.identity:
             return
-        body = {"apiVersion": API_VERSION, "kind": "LeaderFence",
-                "metadata": {**((found or {}).get("metadata") or {}), "name": self.settings.name,
-                             "namespace": self.settings.namespace},
-                "spec": {"holder": self.settings.identity}}
+        body = leader_fence(self.settings.name, self.settings.namespace, holder=self.settings.identity)
         if found is None:
             self._kube.create(custom_path(LeaderFence.crd.plural, self.settings.namespace), body)
-        else:
-            self._kube.request("PUT", self._fence, body=body)  # conditional on the version read
+        else:  # conditional on the version read
+            self._kube.request("PUT", self._fence, body={**body, "metadata": found["metadata"]})
 
     def fence_seen(self, holder: str) -> None:
         """The watch stream's word on the fence. While leading, a fence naming another is put right if
@@ -223,12 +220,12 @@ class LeaderElector:
                               f"when the lease expires")
 
 
-def leader_fence(name: str, namespace: str) -> dict[str, Any]:
-    """The LeaderFence as installed, naming nobody: no replica writes until one leads (the fence policy
-    reads it)."""
+def leader_fence(name: str, namespace: str, holder: str = "") -> dict[str, Any]:
+    """The LeaderFence naming `holder`; as installed it names nobody: no replica writes until one leads
+    (the fence policy reads it)."""
     return {"apiVersion": API_VERSION, "kind": "LeaderFence",
             "metadata": {"name": name, "namespace": namespace, "labels": {COMPONENT_LABEL: "strongroom-leader"}},
-            "spec": {"holder": ""}}
+            "spec": {"holder": holder}}
 
 
 def member_lease(settings: LeaseSettings, version: str, started: str, leading: bool) -> dict[str, Any]:
